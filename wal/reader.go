@@ -1,0 +1,234 @@
+package wal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ferrymetrics/ferry/wal/vfs"
+)
+
+// Record is one record as a Reader returns it.
+type Record struct {
+	Kind  uint8
+	Count uint32
+	// Time is the append time, Unix milliseconds.
+	Time int64
+	// Data is the payload, decompressed. It is valid until the next call
+	// to Next.
+	Data []byte
+	// Pos is where the record starts; End is the position just after it,
+	// the position to commit once the record is delivered.
+	Pos, End Pos
+	// Replay is set on records the cursor had already committed when the
+	// Reader was opened. They are returned only so that a decoder that
+	// depends on earlier records of the segment can rebuild its state;
+	// they must not be delivered again.
+	Replay bool
+	// Gap is set when records were skipped right before this one, because
+	// they were corrupt or a size or age limit deleted them.
+	Gap bool
+}
+
+// Reader reads the log from one cursor's position onwards. It is not safe for
+// concurrent use, except that Commit may be called from any goroutine.
+type Reader struct {
+	l   *Log
+	c   *cursor
+	pos Pos // next frame to read
+
+	f       vfs.File
+	fseq    uint64
+	sc      *scanner
+	gap     bool
+	payload []byte
+	closed  bool
+}
+
+// Name returns the cursor's name.
+func (r *Reader) Name() string { return r.c.name }
+
+// Next returns the next record, waiting for one to be appended if the reader
+// is at the end of the log. It returns ctx.Err() when ctx ends first and
+// ErrClosed when the log closes.
+func (r *Reader) Next(ctx context.Context) (Record, error) {
+	for {
+		l := r.l
+		l.mu.Lock()
+		if l.closed || r.closed {
+			l.mu.Unlock()
+			return Record{}, ErrClosed
+		}
+		s := l.segment(r.pos.Segment)
+		if s == nil {
+			// The segment was deleted under us by a size or age limit
+			// (the drop was counted then), or never existed.
+			next := l.segmentAfter(r.pos.Segment)
+			if next == nil {
+				next = l.activeSegment()
+			}
+			r.gap = true
+			r.pos = Pos{Segment: next.seq, Offset: segmentHeaderSize}
+			s = next
+		}
+		if s.damaged {
+			r.skipTo(l, s.seq)
+			l.mu.Unlock()
+			continue
+		}
+		limit, sealed, notify := s.size.Load(), s.sealed, l.notify
+		committed := r.c.committed.pos
+		l.mu.Unlock()
+
+		if err := r.openSegment(s); err != nil {
+			return Record{}, err
+		}
+		start := r.pos
+		frame, h, err := r.sc.next(limit)
+		switch {
+		case err == nil:
+			r.pos.Offset = r.sc.off
+			if h.kind == KindTrailer {
+				continue
+			}
+			rec := Record{
+				Kind: h.kind, Count: h.count, Time: h.time,
+				Pos: start, End: r.pos, Gap: r.gap,
+				Replay: !committed.Less(r.pos),
+			}
+			r.gap = false
+			if rec.Data, err = r.decode(frame, h); err != nil {
+				r.l.noteCorrupt(start)
+				r.gap = true
+				continue
+			}
+			return rec, nil
+		case errors.Is(err, io.EOF):
+			if sealed {
+				l.mu.Lock()
+				r.skipTo(l, s.seq)
+				l.mu.Unlock()
+				continue
+			}
+			select {
+			case <-notify:
+			case <-ctx.Done():
+				return Record{}, ctx.Err()
+			case <-l.done:
+				return Record{}, ErrClosed
+			}
+		case errors.Is(err, errBadFrame), errors.Is(err, errShortFrame):
+			r.l.noteCorrupt(start)
+			r.gap = true
+			p, rerr := r.sc.resync(limit)
+			switch {
+			case rerr == nil:
+				r.pos.Offset = p
+			case errors.Is(rerr, io.EOF):
+				// Nothing valid follows in this segment's readable part.
+				r.pos.Offset = limit
+				r.sc.off = limit
+			default:
+				return Record{}, fmt.Errorf("read segment %d: %w", s.seq, rerr)
+			}
+		default:
+			return Record{}, fmt.Errorf("read segment %d: %w", s.seq, err)
+		}
+	}
+}
+
+// skipTo moves the reader to the start of the segment after seq. Callers
+// hold l.mu.
+func (r *Reader) skipTo(l *Log, seq uint64) {
+	next := l.segmentAfter(seq)
+	if next == nil {
+		return
+	}
+	r.pos = Pos{Segment: next.seq, Offset: segmentHeaderSize}
+}
+
+func (r *Reader) openSegment(s *segment) error {
+	if r.f != nil && r.fseq == s.seq {
+		return nil
+	}
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+	f, err := r.l.fs.OpenFile(s.path, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("open segment %d for reading: %w", s.seq, err)
+	}
+	r.f, r.fseq = f, s.seq
+	r.sc = newScanner(f, r.pos.Offset)
+	return nil
+}
+
+func (r *Reader) decode(frame []byte, h frameHeader) ([]byte, error) {
+	p := frame[frameHeaderSize:]
+	if h.flags&flagZstd == 0 {
+		return p, nil
+	}
+	out, err := r.l.zdec.DecodeAll(p, r.payload[:0])
+	if err != nil {
+		return nil, err
+	}
+	r.payload = out
+	return out, nil
+}
+
+// Commit records that everything before pos has been delivered. Positions
+// only move forward; an older position is ignored. The position reaches
+// disk within Options.CursorSyncInterval. time is the append time of the
+// record that ends at pos.
+func (r *Reader) Commit(pos Pos, time int64) {
+	l := r.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.c.committed.pos.Less(pos) {
+		r.c.committed.pos = pos
+		r.c.committed.time = time
+	}
+}
+
+// Committed returns the cursor's committed position.
+func (r *Reader) Committed() Pos {
+	r.l.mu.Lock()
+	defer r.l.mu.Unlock()
+	return r.c.committed.pos
+}
+
+// Close releases the reader and writes its committed position to disk.
+// The cursor stays in the log, holding its data, until RemoveCursor.
+func (r *Reader) Close() error {
+	l := r.l
+	l.mu.Lock()
+	if r.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.c.open = false
+	l.mu.Unlock()
+	if r.f != nil {
+		r.f.Close()
+	}
+	l.persistCursors()
+	return nil
+}
+
+// noteCorrupt counts a bad frame once, however many readers meet it.
+func (l *Log) noteCorrupt(p Pos) {
+	l.mu.Lock()
+	_, seen := l.corrupt[p]
+	if !seen {
+		l.corrupt[p] = struct{}{}
+	}
+	l.mu.Unlock()
+	if !seen {
+		l.m.corrupt.Inc()
+		l.log.Warn("Skipping corrupt log record", "segment", p.Segment, "offset", p.Offset)
+	}
+}

@@ -1,0 +1,230 @@
+package record
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ferrymetrics/ferry/remote"
+	"github.com/ferrymetrics/ferry/wal"
+)
+
+var (
+	// ErrBrokenChain is returned for a stream record whose predecessors in
+	// the segment were lost (skipped as corrupt): its values and series
+	// cannot be known until the stream's next keyframe.
+	ErrBrokenChain = errors.New("stream record depends on a lost record")
+	// ErrMalformed is returned for a record that cannot be parsed.
+	ErrMalformed = errors.New("malformed record")
+	// ErrUnknownKind is returned for a record kind this ferry does not know.
+	ErrUnknownKind = errors.New("unknown record kind")
+)
+
+// Transform rewrites a series' labels on its way out of the log, once per
+// series definition rather than once per sample. Returning false drops the
+// series. Senders use it for external labels and write relabeling.
+type Transform func(labels.Labels) (labels.Labels, bool)
+
+// Batch is the decoded content of one record.
+type Batch struct {
+	// Stream is the record's stream id; 0 for received batches, whose
+	// series are ordered per series rather than per stream.
+	Stream uint64
+	// Series holds one entry per series with data in the record; Hashes[i]
+	// is Series[i].Labels.Hash().
+	Series []remote.Series
+	Hashes []uint64
+	// Dropped counts the samples whose series the Transform dropped.
+	Dropped int
+
+	samples []remote.Sample
+}
+
+// Reset empties b, keeping its memory.
+func (b *Batch) Reset() {
+	clear(b.Series)
+	b.Stream, b.Series, b.Hashes, b.Dropped = 0, b.Series[:0], b.Hashes[:0], 0
+	b.samples = b.samples[:0]
+}
+
+// Decoder decodes the records one wal Reader returns, in order. It keeps the
+// state of every stream of the current segment. It is not safe for
+// concurrent use.
+type Decoder struct {
+	transform Transform
+	seg       uint64
+	streams   map[uint64]*streamState
+	lb        labels.ScratchBuilder
+	idx       []uint32
+}
+
+type streamState struct {
+	next   uint64 // expected sequence number of the next record
+	broken bool
+	series []seriesState
+}
+
+type seriesState struct {
+	lset labels.Labels // after the Transform
+	hash uint64
+	meta remote.Metadata
+	keep bool
+	prev uint64 // bits of the previous value
+}
+
+// NewDecoder returns a Decoder applying t (which may be nil) to every series.
+func NewDecoder(t Transform) *Decoder {
+	return &Decoder{transform: t, streams: map[uint64]*streamState{}}
+}
+
+// Decode decodes rec, appending its data to out. With out == nil it only
+// updates the decoder's state, which is what replayed records need.
+func (d *Decoder) Decode(rec wal.Record, out *Batch) error {
+	if rec.Pos.Segment != d.seg {
+		// Every stream starts with a keyframe in a new segment.
+		clear(d.streams)
+		d.seg = rec.Pos.Segment
+	}
+	switch rec.Kind {
+	case KindStream:
+		return d.decodeStream(rec.Data, out)
+	case KindBatch:
+		return d.decodeBatch(rec.Data, out)
+	default:
+		return fmt.Errorf("%w %d", ErrUnknownKind, rec.Kind)
+	}
+}
+
+func (d *Decoder) decodeStream(data []byte, out *Batch) error {
+	r := byteReader{b: data}
+	id := r.uvarint()
+	seq := r.uvarint()
+	flags := r.byte()
+	ts := r.varint()
+	if r.err != nil {
+		return fmt.Errorf("%w: stream header: %v", ErrMalformed, r.err)
+	}
+	if flags&^knownFlags != 0 {
+		return fmt.Errorf("%w: unknown stream flags %#x", ErrMalformed, flags)
+	}
+	st := d.streams[id]
+	if flags&flagKeyframe != 0 {
+		if st == nil {
+			st = &streamState{}
+			d.streams[id] = st
+		}
+		st.series = st.series[:0]
+		st.broken = false
+	} else if st == nil || st.broken || seq != st.next {
+		if st != nil {
+			st.broken = true
+		}
+		return fmt.Errorf("%w: stream %d record %d", ErrBrokenChain, id, seq)
+	}
+	st.next = seq + 1
+	if err := d.decodeStreamBody(&r, st, flags, ts, id, out); err != nil {
+		st.broken = true
+		return err
+	}
+	return nil
+}
+
+func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, ts int64, id uint64, out *Batch) error {
+	ndefs := r.count(2)
+	for i := 0; i < ndefs && r.err == nil; i++ {
+		d.lb.Reset()
+		nl := r.count(2)
+		for j := 0; j < nl && r.err == nil; j++ {
+			name := r.string()
+			value := r.string()
+			d.lb.Add(name, value)
+		}
+		meta := remote.Metadata{Type: remote.MetricType(r.byte()), Help: r.string(), Unit: r.string()}
+		if r.err != nil {
+			break
+		}
+		d.lb.Sort()
+		lset := d.lb.Labels()
+		keep := true
+		if d.transform != nil {
+			lset, keep = d.transform(lset)
+		}
+		st.series = append(st.series, seriesState{lset: lset, hash: lset.Hash(), meta: meta, keep: keep})
+	}
+	n := r.count(1)
+	if r.err != nil {
+		return fmt.Errorf("%w: definitions: %v", ErrMalformed, r.err)
+	}
+	d.idx = d.idx[:0]
+	nruns := r.count(2)
+	end := int64(0)
+	for i := 0; i < nruns && r.err == nil; i++ {
+		start := end + r.varint()
+		length := r.uvarint()
+		if start < 0 || length == 0 || uint64(len(d.idx))+length > uint64(n) || uint64(start)+length > uint64(len(st.series)) {
+			return fmt.Errorf("%w: series run [%d,+%d) outside %d series or %d samples", ErrMalformed, start, length, len(st.series), n)
+		}
+		for k := uint64(0); k < length; k++ {
+			d.idx = append(d.idx, uint32(uint64(start)+k))
+		}
+		end = start + int64(length)
+	}
+	if r.err == nil && len(d.idx) != n {
+		return fmt.Errorf("%w: runs cover %d of %d samples", ErrMalformed, len(d.idx), n)
+	}
+	controls := r.bytes(n)
+	total := 0
+	for _, c := range controls {
+		m, err := midLen(c)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		total += m
+	}
+	mids := r.bytes(total)
+	if r.err != nil {
+		return fmt.Errorf("%w: values: %v", ErrMalformed, r.err)
+	}
+	// Timestamps follow the values; read them lazily per sample.
+	tsr := *r
+	var firstSeries, firstSample int
+	if out != nil {
+		out.Stream = id
+		firstSeries, firstSample = len(out.Series), len(out.samples)
+	}
+	for i, idx := range d.idx {
+		c := controls[i]
+		m := 8 - int(c>>4) - int(c&0x0f)
+		s := &st.series[idx]
+		s.prev ^= readXOR(c, mids[:m])
+		mids = mids[m:]
+		t := ts
+		if flags&flagTimestamps != 0 {
+			t = ts + tsr.varint()
+		}
+		if out == nil {
+			continue
+		}
+		if !s.keep {
+			out.Dropped++
+			continue
+		}
+		out.samples = append(out.samples, remote.Sample{Value: math.Float64frombits(s.prev), Timestamp: t})
+		out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.meta})
+		out.Hashes = append(out.Hashes, s.hash)
+	}
+	if tsr.err != nil {
+		return fmt.Errorf("%w: timestamps: %v", ErrMalformed, tsr.err)
+	}
+	if out != nil {
+		// Point each new series at its sample only now: appending to
+		// out.samples may have moved it.
+		for i := firstSeries; i < len(out.Series); i++ {
+			k := firstSample + i - firstSeries
+			out.Series[i].Samples = out.samples[k : k+1 : k+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+// Package record is the codec between series data and log records: what the
+// scraper and the receiver append to the wal, and what a sender decodes back.
+//
+// There are two record kinds.
+//
+// # KindStream: one scrape of one target
+//
+// Successive scrapes of a target form a stream. The first record of a stream
+// in a segment is a keyframe that defines every series it uses; later records
+// define only new series and refer to the others by their index in the
+// stream. Values are stored as the XOR with the series' previous value, so an
+// unchanged value costs one byte before compression and almost nothing after.
+// A decoder therefore needs the stream's earlier records in the same segment;
+// the wal replays a segment from its start for that reason, and a keyframe is
+// forced at every segment start, after every failed append, and every
+// KeyframeInterval records so that a corrupt record costs a bounded number of
+// scrapes of one target.
+//
+// Integers are unsigned LEB128 varints (uvarint) unless marked zigzag
+// (signed varint). A string is a uvarint length followed by its bytes.
+//
+//	field           encoding
+//	stream id       uvarint; unique per target within one ferry process
+//	sequence        uvarint; 0 on a keyframe, then 1, 2, ... per record
+//	flags           byte: bit 0 keyframe, bit 1 per-sample timestamps;
+//	                other bits must be zero in format version 1
+//	timestamp       zigzag; milliseconds, the timestamp of every sample
+//	                unless per-sample timestamps are present
+//	definitions     uvarint count, then per new series (its index is the
+//	                next unused one, starting at 0 on a keyframe):
+//	                  uvarint label count, then name and value strings,
+//	                  sorted by name;
+//	                  byte metric type (remote.MetricType);
+//	                  string help; string unit
+//	sample count    uvarint n
+//	runs            uvarint count, then per run: zigzag start (relative to
+//	                the end of the previous run, 0 at first) and uvarint
+//	                length. The runs list the series index of each of the n
+//	                samples in order.
+//	controls        n bytes, one per sample: high nibble = leading zero
+//	                bytes L of x, low nibble = trailing zero bytes T, where
+//	                x = bits(value) XOR bits(previous value of the series),
+//	                the previous value being 0 for a newly defined series.
+//	                x == 0 is written as 0x80.
+//	value bytes     per sample, the 8-L-T middle bytes of x, big endian
+//	timestamps      present with flag bit 1: per sample, zigzag of
+//	                (sample timestamp - record timestamp)
+//
+// The wal compresses the whole payload with zstd; the columns are laid out so
+// that it finds the runs of 0x80 control bytes of unchanged values.
+//
+// # KindBatch: one received request
+//
+// The payload is a Remote-Write 2.0 request (io.prometheus.write.v2.Request)
+// as encoded by package remote, self-contained and decodable on its own.
+package record

@@ -128,13 +128,13 @@ func (f *Faulty) Remove(name string) error {
 	return nil
 }
 
-func (f *Faulty) Rename(oldpath, newpath string) error     { return f.inner.Rename(oldpath, newpath) }
+func (f *Faulty) Rename(oldpath, newpath string) error       { return f.inner.Rename(oldpath, newpath) }
 func (f *Faulty) ReadDir(name string) ([]os.DirEntry, error) { return f.inner.ReadDir(name) }
 func (f *Faulty) MkdirAll(path string, perm os.FileMode) error {
 	return f.inner.MkdirAll(path, perm)
 }
 func (f *Faulty) Stat(name string) (os.FileInfo, error) { return f.inner.Stat(name) }
-func (f *Faulty) SyncDir(path string) error            { return f.inner.SyncDir(path) }
+func (f *Faulty) SyncDir(path string) error             { return f.inner.SyncDir(path) }
 
 type faultyFile struct {
 	File

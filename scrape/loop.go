@@ -1,0 +1,410 @@
+package scrape
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
+	"github.com/prometheus/prometheus/model/textparse"
+	"github.com/prometheus/prometheus/model/value"
+
+	"github.com/ferrymetrics/ferry/record"
+	"github.com/ferrymetrics/ferry/remote"
+	"github.com/ferrymetrics/ferry/wal"
+)
+
+// Appender is where scrapes go: the log.
+type Appender interface {
+	Append(wal.Entry) (wal.Pos, error)
+	ActiveSegment() uint64
+}
+
+// timestampTolerance: a scrape that starts this close to its scheduled time
+// is stamped with the scheduled time, so timestamps stay exactly one interval
+// apart and downstream compression stays good.
+const timestampTolerance = 2 * time.Millisecond
+
+var staleNaN = math.Float64frombits(value.StaleNaN)
+
+// scraped is one sample of the current scrape.
+type scraped struct {
+	e        *entry
+	t        int64
+	v        float64
+	explicit bool
+}
+
+// loop scrapes one target on its interval and appends every scrape to the
+// log as one record of the target's stream.
+type loop struct {
+	target  *Target
+	cfg     *promconfig.ScrapeConfig
+	fetcher fetcher
+	app     Appender
+	logger  *slog.Logger
+	m       *metrics
+	seed    uint64
+	limits  func() error // non-nil error fails every scrape (target_limit)
+	now     func() time.Time
+
+	cache   *seriesCache
+	enc     *record.StreamEncoder
+	st      *labels.SymbolTable
+	buf     bytes.Buffer
+	samples []scraped
+	created []*entry
+	stale   []*entry
+	report  reportSeries
+	lastTS  int64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newLoop(t *Target, cfg *promconfig.ScrapeConfig, f fetcher, app Appender, streamID, seed uint64, logger *slog.Logger, m *metrics, limits func() error) *loop {
+	return &loop{
+		target: t, cfg: cfg, fetcher: f, app: app, seed: seed,
+		logger: logger.With("target", t.url), m: m, limits: limits,
+		cache:  newSeriesCache(),
+		enc:    record.NewStreamEncoder(streamID),
+		st:     labels.NewSymbolTable(),
+		report: newReportSeries(t.Labels()),
+		done:   make(chan struct{}),
+		now:    time.Now,
+	}
+}
+
+// run scrapes until ctx ends.
+func (l *loop) run(ctx context.Context) {
+	defer close(l.done)
+	interval := l.target.interval
+	select {
+	case <-time.After(l.target.offset(interval, l.seed, time.Now())):
+	case <-ctx.Done():
+		return
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	scheduled := time.Now()
+	var last time.Time
+	for {
+		if !last.IsZero() {
+			l.m.intervalLength.WithLabelValues(interval.String()).Observe(time.Since(last).Seconds())
+		}
+		last = time.Now()
+		l.scrapeAndAppend(ctx, scheduled)
+		select {
+		case <-ctx.Done():
+			return
+		case tick := <-ticker.C:
+			scheduled = tick
+		}
+	}
+}
+
+// scrapeAndAppend performs one scrape and appends it to the log.
+func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
+	start := l.now()
+	ts := start
+	if d := start.Sub(scheduled); d > -timestampTolerance && d < timestampTolerance {
+		ts = scheduled
+	}
+	tsMs := ts.UnixMilli()
+
+	l.cache.begin()
+	l.samples, l.created = l.samples[:0], l.created[:0]
+	var res parseResult
+	err := l.limits()
+	if err == nil {
+		sctx, cancel := context.WithTimeout(ctx, l.target.timeout)
+		l.buf.Reset()
+		var contentType string
+		contentType, err = l.fetcher.fetch(sctx, &l.buf)
+		cancel()
+		if err == nil {
+			res, err = l.parse(l.buf.Bytes(), contentType, tsMs)
+		}
+	}
+	if ctx.Err() != nil && err != nil {
+		return // shutting down: this scrape did not happen
+	}
+	if err != nil {
+		l.discard()
+		res.added = 0
+	}
+	dur := time.Since(start)
+	l.stale = l.cache.stale(l.stale[:0])
+	up := 1.0
+	if err != nil {
+		up = 0
+		l.logger.Debug("Scrape failed", "err", err)
+	}
+	l.report.set(up, dur.Seconds(), float64(res.scraped), float64(len(l.samples)), float64(res.added))
+	if _, aerr := l.commit(tsMs); aerr != nil {
+		l.logger.Error("Could not append scrape to the log", "err", aerr)
+	}
+	l.lastTS = tsMs
+	l.target.report(start, dur, len(l.samples), err)
+}
+
+// discard forgets the current scrape's samples after a failure: the scrape
+// counts as empty, so every series of the previous one goes stale.
+func (l *loop) discard() {
+	for _, e := range l.created {
+		delete(l.cache.entries, e.key)
+	}
+	l.samples, l.created = l.samples[:0], l.created[:0]
+	l.cache.begin()
+}
+
+type parseResult struct {
+	scraped int // samples in the exposition
+	added   int // series not seen before
+}
+
+// parse reads an exposition into l.samples, relabeling only series that are
+// not in the cache.
+func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, error) {
+	var res parseResult
+	opts := textparse.ParserOptions{}
+	if l.cfg.ScrapeFallbackProtocol != "" {
+		opts.FallbackContentType = l.cfg.ScrapeFallbackProtocol.HeaderMediaType()
+	}
+	p, err := textparse.New(body, contentType, l.st, opts)
+	if p == nil {
+		return res, fmt.Errorf("cannot parse response: %w", err)
+	}
+	if err != nil {
+		l.logger.Debug("Using fallback scrape protocol", "err", err)
+	}
+	var (
+		cur  *family
+		lset labels.Labels
+		c    = l.cache
+	)
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return res, fmt.Errorf("parse exposition: %w", err)
+		}
+		switch et {
+		case textparse.EntryType:
+			name, t := p.Type()
+			cur = c.family(name)
+			cur.meta.Type = metricType(t)
+		case textparse.EntryHelp:
+			name, help := p.Help()
+			cur = c.family(name)
+			if string(help) != cur.meta.Help {
+				cur.meta.Help = string(help)
+			}
+		case textparse.EntryUnit:
+			name, unit := p.Unit()
+			cur = c.family(name)
+			if string(unit) != cur.meta.Unit {
+				cur.meta.Unit = string(unit)
+			}
+		case textparse.EntryHistogram:
+			res.scraped++
+			l.m.unsupported.Inc()
+		case textparse.EntrySeries:
+			series, tp, v := p.Series()
+			res.scraped++
+			e, ok := c.entries[string(series)]
+			if !ok {
+				p.Labels(&lset)
+				if err := l.checkLabelLimits(lset); err != nil {
+					return res, err
+				}
+				e = &entry{key: string(series), lset: mutateSampleLabels(lset, l.target, l.cfg.HonorLabels, l.cfg.MetricRelabelConfigs)}
+				if !e.dropped() {
+					if err := l.checkLabelLimits(e.lset); err != nil {
+						return res, err
+					}
+				}
+				e.fam = familyOf(c, cur, lset.Get(model.MetricNameLabel))
+				c.entries[e.key] = e
+				l.created = append(l.created, e)
+				if !e.dropped() {
+					res.added++
+				}
+			}
+			if e.dropped() {
+				e.lastIter = c.iter
+				continue
+			}
+			if e.lastIter == c.iter {
+				l.m.duplicates.Inc()
+				continue
+			}
+			e.lastIter = c.iter
+			s := scraped{e: e, t: ts, v: v}
+			if tp != nil && l.cfg.HonorTimestamps {
+				s.t, s.explicit = *tp, true
+			}
+			e.explicitTS = s.explicit && !l.cfg.TrackTimestampsStaleness
+			l.samples = append(l.samples, s)
+			c.cur = append(c.cur, e)
+		}
+	}
+	if lim := int(l.cfg.SampleLimit); lim > 0 && len(l.samples) > lim {
+		l.m.exceededSampleLimit.Inc()
+		return res, fmt.Errorf("sample_limit exceeded: %d samples, limit %d", len(l.samples), lim)
+	}
+	return res, nil
+}
+
+// familyOf finds the family a new series belongs to: the family whose
+// metadata was announced last, if the series' name extends its name (as
+// `_total`, `_bucket`, `_sum` do), else a family of exactly that name.
+func familyOf(c *seriesCache, cur *family, name string) *family {
+	if cur != nil && strings.HasPrefix(name, cur.name) {
+		return cur
+	}
+	return c.families[name]
+}
+
+func (l *loop) checkLabelLimits(lset labels.Labels) error {
+	cfg := l.cfg
+	if cfg.LabelLimit > 0 && lset.Len() > int(cfg.LabelLimit) {
+		return fmt.Errorf("label_limit exceeded: %d labels, limit %d", lset.Len(), cfg.LabelLimit)
+	}
+	if cfg.LabelNameLengthLimit == 0 && cfg.LabelValueLengthLimit == 0 {
+		return nil
+	}
+	return lset.Validate(func(lb labels.Label) error {
+		if n := cfg.LabelNameLengthLimit; n > 0 && len(lb.Name) > int(n) {
+			return fmt.Errorf("label_name_length_limit exceeded: label %q is %d bytes, limit %d", lb.Name, len(lb.Name), n)
+		}
+		if n := cfg.LabelValueLengthLimit; n > 0 && len(lb.Value) > int(n) {
+			return fmt.Errorf("label_value_length_limit exceeded: value of %q is %d bytes, limit %d", lb.Name, len(lb.Value), n)
+		}
+		return nil
+	})
+}
+
+// mutateSampleLabels attaches the target's labels to a scraped series and
+// applies metric relabeling. With honor labels the scraped values win;
+// otherwise the target's win and the scraped ones are kept as exported_<name>.
+func mutateSampleLabels(lset labels.Labels, t *Target, honor bool, rc []*relabel.Config) labels.Labels {
+	lb := labels.NewBuilder(lset)
+	var conflicts []labels.Label
+	t.labels.Range(func(l labels.Label) {
+		if strings.HasPrefix(l.Name, model.ReservedLabelPrefix) {
+			return
+		}
+		exposed := lset.Get(l.Name)
+		if honor {
+			if exposed == "" {
+				lb.Set(l.Name, l.Value)
+			}
+			return
+		}
+		if exposed != "" {
+			conflicts = append(conflicts, labels.Label{Name: l.Name, Value: exposed})
+		}
+		lb.Set(l.Name, l.Value)
+	})
+	// Shorter names first, so exported_exported_x cannot shadow exported_x.
+	for i := 1; i < len(conflicts); i++ {
+		for j := i; j > 0 && len(conflicts[j].Name) < len(conflicts[j-1].Name); j-- {
+			conflicts[j], conflicts[j-1] = conflicts[j-1], conflicts[j]
+		}
+	}
+	for _, c := range conflicts {
+		name := c.Name
+		for {
+			name = model.ExportedLabelPrefix + name
+			if lb.Get(name) == "" {
+				lb.Set(name, c.Value)
+				break
+			}
+		}
+	}
+	if !relabel.ProcessBuilder(lb, rc...) {
+		return labels.EmptyLabels()
+	}
+	return lb.Labels()
+}
+
+// commit encodes the current scrape, its staleness markers and its report
+// series as one record and appends it.
+func (l *loop) commit(ts int64) (uint32, error) {
+	seg := l.app.ActiveSegment()
+	for attempt := 0; ; attempt++ {
+		l.enc.Begin(ts, seg)
+		for _, s := range l.samples {
+			ref := l.ref(s.e)
+			if s.explicit {
+				l.enc.AddAt(ref, s.t, s.v)
+			} else {
+				l.enc.Add(ref, s.v)
+			}
+		}
+		for _, e := range l.stale {
+			l.enc.Add(l.ref(e), staleNaN)
+		}
+		l.report.encode(l.enc)
+		data, n := l.enc.Finish()
+		_, err := l.app.Append(wal.Entry{Kind: record.KindStream, Count: n, Data: data, Segment: l.enc.Segment()})
+		l.enc.Done(err == nil)
+		if errors.Is(err, wal.ErrSegmentChanged) && attempt < 3 {
+			seg = l.app.ActiveSegment()
+			continue
+		}
+		return n, err
+	}
+}
+
+// ref returns the series' reference in the stream, defining it if needed.
+func (l *loop) ref(e *entry) record.Ref {
+	if !l.enc.Valid(e.ref) {
+		var meta remote.Metadata
+		if e.fam != nil {
+			meta = e.fam.meta
+		}
+		e.ref = l.enc.Define(e.lset, meta)
+	}
+	return e.ref
+}
+
+// stop ends the loop. With staleness, once the target's series would next
+// have been scraped twice more, it marks all of them stale; this is what a
+// target that disappeared from service discovery gets.
+func (l *loop) stop(ctx context.Context, staleness bool) {
+	l.cancel()
+	<-l.done
+	if !staleness || l.lastTS == 0 {
+		return
+	}
+	wait := time.Until(time.UnixMilli(l.lastTS).Add(2*l.target.interval + l.target.interval/10))
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return
+	}
+	l.cache.begin()
+	l.samples = l.samples[:0]
+	l.stale = l.cache.stale(l.stale[:0])
+	if len(l.stale) == 0 {
+		return
+	}
+	// Report series go stale too: the target is gone.
+	l.report.markStale()
+	if _, err := l.commit(time.Now().UnixMilli()); err != nil {
+		l.logger.Error("Could not append staleness markers of a removed target", "err", err)
+	}
+}

@@ -1,0 +1,382 @@
+package scrape
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ferrymetrics/ferry/record"
+	"github.com/ferrymetrics/ferry/wal"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// exposition is a target whose body the test changes between scrapes.
+type exposition struct {
+	mu          sync.Mutex
+	body        string
+	status      int
+	contentType string
+	gzip        bool
+	requests    []*http.Request
+}
+
+func (e *exposition) set(body string) { e.mu.Lock(); e.body = body; e.mu.Unlock() }
+
+func (e *exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.requests = append(e.requests, r)
+	ct := e.contentType
+	if ct == "" {
+		ct = "text/plain; version=0.0.4"
+	}
+	w.Header().Set("Content-Type", ct)
+	if e.status != 0 {
+		w.WriteHeader(e.status)
+		return
+	}
+	if e.gzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, e.body)
+		zw.Close()
+		return
+	}
+	io.WriteString(w, e.body)
+}
+
+type got struct {
+	lset string
+	t    int64
+	v    float64
+}
+
+func (g got) stale() bool { return value.IsStaleNaN(g.v) }
+
+// harness scrapes one target into a real log and reads it back.
+type harness struct {
+	t    *testing.T
+	exp  *exposition
+	srv  *httptest.Server
+	log  *wal.Log
+	r    *wal.Reader
+	dec  *record.Decoder
+	loop *loop
+	cfg  *promconfig.ScrapeConfig
+}
+
+func scrapeConfig(job string) *promconfig.ScrapeConfig {
+	c := promconfig.DefaultScrapeConfig
+	c.JobName = job
+	c.ScrapeInterval = model.Duration(time.Second)
+	c.ScrapeTimeout = model.Duration(time.Second)
+	c.MetricsPath = "/metrics"
+	c.Scheme = "http"
+	c.HonorTimestamps = true
+	c.EnableCompression = true
+	c.MetricNameValidationScheme = model.UTF8Validation
+	c.MetricNameEscapingScheme = model.AllowUTF8
+	return &c
+}
+
+func newHarness(t *testing.T, mutate func(*promconfig.ScrapeConfig)) *harness {
+	h := &harness{t: t, exp: &exposition{}}
+	h.srv = httptest.NewServer(h.exp)
+	t.Cleanup(h.srv.Close)
+	l, err := wal.Open(t.TempDir(), wal.Options{FsyncInterval: time.Hour, Logger: quiet()})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	h.log = l
+	h.r, err = l.OpenCursor("test")
+	require.NoError(t, err)
+	h.dec = record.NewDecoder(nil)
+	h.cfg = scrapeConfig("node")
+	if mutate != nil {
+		mutate(h.cfg)
+	}
+	u, _ := url.Parse(h.srv.URL)
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	tg := &targetgroup.Group{Targets: []model.LabelSet{{model.AddressLabel: model.LabelValue(u.Host)}}, Labels: model.LabelSet{"env": "prod"}, Source: "test"}
+	targets, _, errs := targetsFromGroup(tg, h.cfg, lb)
+	require.Empty(t, errs)
+	require.Len(t, targets, 1)
+	p, err := newPool(h.cfg, NewManager(Options{Appender: l, Logger: quiet()}))
+	require.NoError(t, err)
+	f := fetcher{client: p.client, url: targets[0].url, accept: p.accept, gzip: h.cfg.EnableCompression, timeout: time.Second, bodyLimit: int64(h.cfg.BodySizeLimit)}
+	h.loop = newLoop(targets[0], h.cfg, f, l, 1, 0, quiet(), p.mgr.m, func() error { return nil })
+	return h
+}
+
+// scrape runs one scrape at ts (seconds) and returns what it appended.
+func (h *harness) scrape(ts int64) []got {
+	h.loop.now = func() time.Time { return time.Unix(ts, 0) }
+	h.loop.scrapeAndAppend(context.Background(), time.Unix(ts, 0))
+	return h.read()
+}
+
+func (h *harness) read() []got {
+	var out []got
+	var b record.Batch
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		rec, err := h.r.Next(ctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return out
+		}
+		require.NoError(h.t, err)
+		b.Reset()
+		require.NoError(h.t, h.dec.Decode(rec, &b))
+		for _, s := range b.Series {
+			out = append(out, got{s.Labels.String(), s.Samples[0].Timestamp, s.Samples[0].Value})
+		}
+	}
+}
+
+func byName(gs []got) map[string]got {
+	m := map[string]got{}
+	for _, g := range gs {
+		m[g.lset] = g
+	}
+	return m
+}
+
+func (h *harness) instance() string { u, _ := url.Parse(h.srv.URL); return u.Host }
+
+func (h *harness) series(name string, extra ...string) string {
+	kv := append([]string{"__name__", name, "env", "prod", "instance", h.instance(), "job", "node"}, extra...)
+	return labels.FromStrings(kv...).String()
+}
+
+func TestScrapeAppendsSamplesWithTargetLabelsAndReportSeries(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} 10\nhttp_requests_total{code=\"500\"} 2\ntemperature 21.5\n")
+	gs := byName(h.scrape(1000))
+	require.Len(t, gs, 3+5)
+	ts := int64(1000_000)
+	require.Equal(t, got{h.series("http_requests_total", "code", "200"), ts, 10}, gs[h.series("http_requests_total", "code", "200")])
+	require.Equal(t, got{h.series("temperature"), ts, 21.5}, gs[h.series("temperature")])
+	require.Equal(t, 1.0, gs[h.series("up")].v)
+	require.Equal(t, 3.0, gs[h.series("scrape_samples_scraped")].v)
+	require.Equal(t, 3.0, gs[h.series("scrape_samples_post_metric_relabeling")].v)
+	require.Equal(t, 3.0, gs[h.series("scrape_series_added")].v)
+	require.Greater(t, gs[h.series("scrape_duration_seconds")].v, 0.0)
+
+	// Steady state: nothing added.
+	gs = byName(h.scrape(1001))
+	require.Equal(t, 0.0, gs[h.series("scrape_series_added")].v)
+	require.Len(t, gs, 8)
+
+	req := h.exp.requests[0]
+	require.Contains(t, req.Header.Get("Accept"), "application/openmetrics-text")
+	require.Equal(t, "1", req.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"))
+	require.True(t, strings.HasPrefix(req.Header.Get("User-Agent"), "ferry/"))
+}
+
+func TestVanishedSeriesGetStaleMarkers(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("a 1\nb 2\n")
+	h.scrape(1)
+	h.exp.set("a 1\n")
+	gs := byName(h.scrape(2))
+	require.True(t, gs[h.series("b")].stale(), "b vanished: stale marker")
+	require.Equal(t, int64(2000), gs[h.series("b")].t)
+	require.False(t, gs[h.series("a")].stale())
+	gs = byName(h.scrape(3))
+	_, ok := gs[h.series("b")]
+	require.False(t, ok, "one stale marker only")
+	h.exp.set("a 1\nb 5\n")
+	gs = byName(h.scrape(4))
+	require.Equal(t, 5.0, gs[h.series("b")].v, "a series that comes back is appended again")
+	require.Equal(t, 1.0, gs[h.series("scrape_series_added")].v)
+}
+
+func TestFailedScrapeMarksEverySeriesStaleAndReportsDown(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("a 1\nb 2\n")
+	h.scrape(1)
+	h.exp.mu.Lock()
+	h.exp.status = http.StatusInternalServerError
+	h.exp.mu.Unlock()
+	gs := byName(h.scrape(2))
+	require.True(t, gs[h.series("a")].stale())
+	require.True(t, gs[h.series("b")].stale())
+	require.Equal(t, 0.0, gs[h.series("up")].v)
+	require.Equal(t, 0.0, gs[h.series("scrape_samples_scraped")].v)
+	st := h.loop.target.Status()
+	require.Equal(t, HealthDown, st.Health)
+	require.Contains(t, st.LastError, "500")
+}
+
+func TestMalformedExpositionFailsTheScrapeWithAClearError(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("a 1\nthis is { not valid\n")
+	gs := byName(h.scrape(1))
+	require.Equal(t, 0.0, gs[h.series("up")].v)
+	_, ok := gs[h.series("a")]
+	require.False(t, ok, "a failed scrape appends none of its samples")
+	require.Contains(t, h.loop.target.Status().LastError, "parse")
+}
+
+func TestHonorLabels(t *testing.T) {
+	for _, honor := range []bool{false, true} {
+		t.Run(fmt.Sprint("honor=", honor), func(t *testing.T) {
+			h := newHarness(t, func(c *promconfig.ScrapeConfig) { c.HonorLabels = honor })
+			h.exp.set(`m{job="exposed",exported_job="x"} 1` + "\n")
+			gs := h.scrape(1)
+			var m got
+			for _, g := range gs {
+				if strings.HasPrefix(g.lset, `{__name__="m"`) {
+					m = g
+				}
+			}
+			if honor {
+				require.Equal(t, labels.FromStrings("__name__", "m", "env", "prod", "instance", h.instance(), "job", "exposed", "exported_job", "x").String(), m.lset)
+			} else {
+				require.Equal(t, labels.FromStrings("__name__", "m", "env", "prod", "instance", h.instance(), "job", "node", "exported_job", "x", "exported_exported_job", "exposed").String(), m.lset)
+			}
+		})
+	}
+}
+
+func TestMetricRelabelingDropsAndRewritesOncePerSeries(t *testing.T) {
+	h := newHarness(t, func(c *promconfig.ScrapeConfig) {
+		c.MetricRelabelConfigs = []*relabel.Config{
+			{SourceLabels: model.LabelNames{"__name__"}, Regex: relabel.MustNewRegexp("drop_.*"), Action: relabel.Drop, Separator: ";", NameValidationScheme: model.UTF8Validation},
+			{SourceLabels: model.LabelNames{"code"}, Regex: relabel.MustNewRegexp("(.)00"), TargetLabel: "class", Replacement: "${1}xx", Action: relabel.Replace, Separator: ";", NameValidationScheme: model.UTF8Validation},
+		}
+	})
+	h.exp.set("drop_me 1\nkeep{code=\"500\"} 2\n")
+	gs := byName(h.scrape(1))
+	require.Len(t, gs, 1+5)
+	require.Equal(t, 2.0, gs[h.series("keep", "class", "5xx", "code", "500")].v)
+	require.Equal(t, 2.0, gs[h.series("scrape_samples_scraped")].v)
+	require.Equal(t, 1.0, gs[h.series("scrape_samples_post_metric_relabeling")].v)
+	// Both series are cached, the dropped one as dropped.
+	require.Len(t, h.loop.cache.entries, 2)
+	e := h.loop.cache.entries["drop_me"]
+	require.True(t, e.dropped())
+}
+
+func TestLimitsFailTheScrape(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*promconfig.ScrapeConfig)
+		body   string
+		err    string
+	}{
+		{"sample_limit", func(c *promconfig.ScrapeConfig) { c.SampleLimit = 2 }, "a 1\nb 1\nc 1\n", "sample_limit exceeded"},
+		{"label_limit", func(c *promconfig.ScrapeConfig) { c.LabelLimit = 5 }, `a{x="1",y="2",z="3"} 1` + "\n", "label_limit exceeded"},
+		{"label_name_length_limit", func(c *promconfig.ScrapeConfig) { c.LabelNameLengthLimit = 5 }, `a{longname="1"} 1` + "\n", "label_name_length_limit exceeded"},
+		{"label_value_length_limit", func(c *promconfig.ScrapeConfig) { c.LabelValueLengthLimit = 5 }, `a{x="0123456789"} 1` + "\n", "label_value_length_limit exceeded"},
+		{"body_size_limit", func(c *promconfig.ScrapeConfig) { c.BodySizeLimit = 10 }, "a 1\nb 1\nc 1\n", "body size limit exceeded"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.mutate)
+			h.exp.set(tc.body)
+			gs := byName(h.scrape(1))
+			require.Equal(t, 0.0, gs[h.series("up")].v)
+			require.Len(t, gs, 5, "only report series")
+			require.Contains(t, h.loop.target.Status().LastError, tc.err)
+		})
+	}
+}
+
+func TestGzipAndExplicitTimestamps(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.gzip = true
+	h.exp.set("a 1 5000\nb 2\n")
+	gs := byName(h.scrape(10))
+	require.Equal(t, got{h.series("a"), 5000, 1}, gs[h.series("a")])
+	require.Equal(t, int64(10_000), gs[h.series("b")].t)
+	require.Equal(t, "gzip", h.exp.requests[0].Header.Get("Accept-Encoding"))
+	// Series with explicit timestamps get no staleness markers.
+	h.exp.set("")
+	gs = byName(h.scrape(11))
+	_, ok := gs[h.series("a")]
+	require.False(t, ok)
+	require.True(t, gs[h.series("b")].stale())
+}
+
+func TestHonorTimestampsFalseUsesScrapeTime(t *testing.T) {
+	h := newHarness(t, func(c *promconfig.ScrapeConfig) { c.HonorTimestamps = false })
+	h.exp.set("a 1 5000\n")
+	gs := byName(h.scrape(10))
+	require.Equal(t, int64(10_000), gs[h.series("a")].t)
+}
+
+func TestOpenMetricsIsParsed(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+	h.exp.set("# TYPE foo counter\n# HELP foo A counter.\nfoo_total 17.0\n# EOF\n")
+	gs := byName(h.scrape(1))
+	require.Equal(t, 17.0, gs[h.series("foo_total")].v)
+}
+
+func TestDuplicateSeriesInOneScrapeIsDroppedNotSentTwice(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("a 1\na 2\n")
+	gs := h.scrape(1)
+	n := 0
+	for _, g := range gs {
+		if g.lset == h.series("a") {
+			n++
+			require.Equal(t, 1.0, g.v)
+		}
+	}
+	require.Equal(t, 1, n)
+}
+
+func TestStoppedTargetMarksItsSeriesStale(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("a 1\n")
+	h.loop.target.interval = 10 * time.Millisecond
+	h.loop.now = time.Now
+	h.loop.scrapeAndAppend(context.Background(), time.Now())
+	h.read()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.loop.cancel = func() {}
+	close(h.loop.done)
+	h.loop.stop(ctx, true)
+	gs := byName(h.read())
+	require.True(t, gs[h.series("a")].stale())
+	require.True(t, gs[h.series("up")].stale())
+}
+
+func TestAcceptHeaderPrefersConfiguredOrder(t *testing.T) {
+	h := acceptHeader([]promconfig.ScrapeProtocol{promconfig.PrometheusProto, promconfig.OpenMetricsText1_0_0, promconfig.PrometheusText0_0_4}, model.UnderscoreEscaping)
+	parts := strings.Split(h, ",")
+	require.Len(t, parts, 4)
+	require.True(t, strings.HasPrefix(parts[0], "application/vnd.google.protobuf"))
+	require.Contains(t, parts[1], "application/openmetrics-text;version=1.0.0")
+	require.Contains(t, parts[1], "escaping=underscores")
+	require.True(t, strings.HasPrefix(parts[3], "*/*;q=0."))
+	var qs []string
+	for _, p := range parts {
+		qs = append(qs, p[strings.LastIndex(p, "q="):])
+	}
+	require.True(t, sort.SliceIsSorted(qs, func(i, j int) bool { return qs[i] > qs[j] }))
+}
+

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
 
 	"github.com/ferrymetrics/ferry/version"
 )

@@ -379,4 +379,3 @@ func TestAcceptHeaderPrefersConfiguredOrder(t *testing.T) {
 	}
 	require.True(t, sort.SliceIsSorted(qs, func(i, j int) bool { return qs[i] > qs[j] }))
 }
-

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"

@@ -114,6 +114,7 @@ func (l *loop) run(ctx context.Context) {
 
 // scrapeAndAppend performs one scrape and appends it to the log.
 func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
+	wallStart := time.Now()
 	start := l.now()
 	ts := start
 	if d := start.Sub(scheduled); d > -timestampTolerance && d < timestampTolerance {
@@ -142,7 +143,7 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 		l.discard()
 		res.added = 0
 	}
-	dur := time.Since(start)
+	dur := time.Since(wallStart)
 	l.stale = l.cache.stale(l.stale[:0])
 	up := 1.0
 	if err != nil {

@@ -88,8 +88,10 @@ type harness struct {
 func scrapeConfig(job string) *promconfig.ScrapeConfig {
 	c := promconfig.DefaultScrapeConfig
 	c.JobName = job
-	c.ScrapeInterval = model.Duration(time.Second)
-	c.ScrapeTimeout = model.Duration(time.Second)
+	// Scrapes are driven by hand; a generous timeout keeps slow CI
+	// machines (and the race detector) from failing them.
+	c.ScrapeInterval = model.Duration(30 * time.Second)
+	c.ScrapeTimeout = model.Duration(30 * time.Second)
 	c.MetricsPath = "/metrics"
 	c.Scheme = "http"
 	c.HonorTimestamps = true
@@ -122,7 +124,7 @@ func newHarness(t *testing.T, mutate func(*promconfig.ScrapeConfig)) *harness {
 	require.Len(t, targets, 1)
 	p, err := newPool(h.cfg, NewManager(Options{Appender: l, Logger: quiet()}))
 	require.NoError(t, err)
-	f := fetcher{client: p.client, url: targets[0].url, accept: p.accept, gzip: h.cfg.EnableCompression, timeout: time.Second, bodyLimit: int64(h.cfg.BodySizeLimit)}
+	f := fetcher{client: p.client, url: targets[0].url, accept: p.accept, gzip: h.cfg.EnableCompression, timeout: 30 * time.Second, bodyLimit: int64(h.cfg.BodySizeLimit)}
 	h.loop = newLoop(targets[0], h.cfg, f, l, 1, 0, quiet(), p.mgr.m, func() error { return nil })
 	return h
 }
@@ -189,7 +191,7 @@ func TestScrapeAppendsSamplesWithTargetLabelsAndReportSeries(t *testing.T) {
 
 	req := h.exp.requests[0]
 	require.Contains(t, req.Header.Get("Accept"), "application/openmetrics-text")
-	require.Equal(t, "1", req.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"))
+	require.Equal(t, "30", req.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"))
 	require.True(t, strings.HasPrefix(req.Header.Get("User-Agent"), "ferry/"))
 }
 

@@ -1,0 +1,159 @@
+package sender
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ferrymetrics/ferry/remote"
+)
+
+// piece is the part of one record that goes to one lane: at most
+// max_samples_per_send samples, owned by the piece.
+type piece struct {
+	f      *inflight
+	series []remote.Series
+	hashes []uint64
+	n      int
+}
+
+// lane sends the pieces it is given, in order, one request at a time.
+type lane struct {
+	s  *Sender
+	in chan *piece
+
+	req    remote.Request
+	index  map[uint64]int // series hash -> index in req.Series
+	owners []*inflight    // one entry per piece in the batch
+	n      int            // samples in the batch
+	pb     []byte
+	comp   []byte
+	st     remote.SymbolTable
+	bo     backoff
+}
+
+func newLane(s *Sender) *lane {
+	return &lane{
+		s: s, in: make(chan *piece, 4), index: map[uint64]int{},
+		bo: backoff{min: s.cfg.minBackoff, max: s.cfg.maxBackoff},
+	}
+}
+
+// run batches pieces until in is closed, then sends what is left. Sends
+// give up when ctx ends, leaving their records uncommitted.
+func (l *lane) run(ctx context.Context) {
+	deadline := time.NewTimer(time.Hour)
+	deadline.Stop()
+	for {
+		select {
+		case p, ok := <-l.in:
+			if !ok {
+				l.flush(ctx)
+				return
+			}
+			if l.n > 0 && l.n+p.n > l.s.cfg.maxSamplesPerSend {
+				l.flush(ctx)
+			}
+			if l.n == 0 {
+				deadline.Reset(l.s.cfg.batchDeadline)
+			}
+			l.add(p)
+			if l.n >= l.s.cfg.maxSamplesPerSend {
+				l.flush(ctx)
+			}
+		case <-deadline.C:
+			l.flush(ctx)
+		case <-ctx.Done():
+			return
+		}
+		if l.n == 0 {
+			deadline.Stop()
+		}
+	}
+}
+
+// add merges a piece into the batch, grouping the samples of a series that
+// appears in several records into one TimeSeries.
+func (l *lane) add(p *piece) {
+	for i := range p.series {
+		s := &p.series[i]
+		h := p.hashes[i]
+		if j, ok := l.index[h]; ok && labels.Equal(l.req.Series[j].Labels, s.Labels) {
+			l.req.Series[j].Samples = append(l.req.Series[j].Samples, s.Samples...)
+			continue
+		}
+		l.index[h] = len(l.req.Series)
+		l.req.Series = append(l.req.Series, *s)
+	}
+	l.owners = append(l.owners, p.f)
+	l.n += p.n
+}
+
+// flush sends the batch until it is acknowledged or rejected for good, then
+// marks its records' pieces done.
+func (l *lane) flush(ctx context.Context) {
+	if len(l.owners) == 0 {
+		return
+	}
+	if l.n > 0 && !l.sendBatch(ctx) {
+		return // stopped: the records stay uncommitted and are sent again after a restart
+	}
+	for _, f := range l.owners {
+		l.s.tracker.done(f)
+	}
+	clear(l.req.Series)
+	clear(l.owners)
+	clear(l.index)
+	l.req.Series, l.owners, l.n = l.req.Series[:0], l.owners[:0], 0
+}
+
+// sendBatch encodes and sends the batch, retrying as the protocol allows.
+// It returns false only if ctx ended first.
+func (l *lane) sendBatch(ctx context.Context) bool {
+	s := l.s
+	l.bo.reset()
+	for {
+		msg, enc := s.protocol()
+		if msg == remote.MessageV2 {
+			l.pb = remote.AppendV2(l.pb[:0], &l.req, &l.st)
+		} else {
+			l.pb = remote.AppendV1(l.pb[:0], &l.req)
+		}
+		var err error
+		if l.comp, err = remote.Compress(l.comp[:0], l.pb, enc); err != nil {
+			s.rejected(l.n, err)
+			return true
+		}
+		start := time.Now()
+		a := s.client.send(ctx, l.comp, msg, enc)
+		s.m.batchDuration.Observe(time.Since(start).Seconds())
+		s.m.bytesTotal.Add(float64(len(l.comp)))
+		switch a.result {
+		case resultOK:
+			s.delivered(l.n, a, msg)
+			return true
+		case resultUnsupported:
+			if s.fallBack(msg, enc, a.err) {
+				continue // resend the same data in the older format at once
+			}
+			s.rejected(l.n, a.err)
+			return true
+		case resultRejected:
+			s.rejected(l.n, a.err)
+			return true
+		case resultRetry:
+			if ctx.Err() != nil {
+				return false
+			}
+			s.retrying(l.n, a.err)
+			wait := l.bo.next()
+			if a.retryAfter > wait {
+				wait = a.retryAfter
+			}
+			if sleep(ctx, wait) != nil {
+				return false
+			}
+		}
+	}
+}

@@ -1,0 +1,400 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	config_util "github.com/prometheus/common/config"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ferrymetrics/ferry/record"
+	"github.com/ferrymetrics/ferry/remote"
+	"github.com/ferrymetrics/ferry/wal"
+)
+
+// Options configure a Sender.
+type Options struct {
+	// Name identifies the destination: it names its log cursor and is the
+	// remote_name label of its metrics.
+	Name string
+	// Config is the destination's remote_write entry.
+	Config *promconfig.RemoteWriteConfig
+	// Compression is the preferred body encoding; snappy when empty.
+	Compression remote.Encoding
+	// ExternalLabels are added to every series that lacks them.
+	ExternalLabels labels.Labels
+	Log            *wal.Log
+	Metrics        *Metrics
+	Logger         *slog.Logger
+	// Client replaces the HTTP client built from Config, for tests.
+	Client *http.Client
+}
+
+// settings are the queue settings a Sender runs with.
+type settings struct {
+	lanes             int
+	capacity          int
+	maxSamplesPerSend int
+	batchDeadline     time.Duration
+	minBackoff        time.Duration
+	maxBackoff        time.Duration
+}
+
+// Sender delivers the log to one destination. See the package doc.
+type Sender struct {
+	name   string
+	url    string
+	cfg    settings
+	logger *slog.Logger
+	m      *destMetrics
+	all    *Metrics
+	client *client
+	r      *wal.Reader
+	dec    *record.Decoder
+
+	tracker *tracker
+	lanes   []*lane
+
+	mu       sync.Mutex
+	msg      remote.Message
+	enc      remote.Encoding
+	lastErr  error
+	lastErrT time.Time
+	logged   time.Time // last time a rejection was logged
+
+	sent, failed, retried atomic.Int64
+
+	readCancel context.CancelFunc
+	sendCancel context.CancelFunc
+	readDone   chan struct{}
+	lanesDone  sync.WaitGroup
+}
+
+// New opens the destination's cursor and prepares a Sender; Start runs it.
+func New(opts Options) (*Sender, error) {
+	cfg := opts.Config
+	if cfg == nil || cfg.URL == nil {
+		return nil, errors.New("sender: remote_write config without url")
+	}
+	q := cfg.QueueConfig
+	st := settings{
+		lanes:             max(q.MinShards, 1),
+		capacity:          max(q.Capacity, q.MaxSamplesPerSend),
+		maxSamplesPerSend: max(q.MaxSamplesPerSend, 1),
+		batchDeadline:     time.Duration(q.BatchSendDeadline),
+		minBackoff:        time.Duration(q.MinBackoff),
+		maxBackoff:        time.Duration(q.MaxBackoff),
+	}
+	if st.batchDeadline <= 0 {
+		st.batchDeadline = 5 * time.Second
+	}
+	hc := opts.Client
+	if hc == nil {
+		var err error
+		hc, err = config_util.NewClientFromConfig(cfg.HTTPClientConfig, "remote_storage_"+opts.Name)
+		if err != nil {
+			return nil, fmt.Errorf("sender %q: HTTP client: %w", opts.Name, err)
+		}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	msg := remote.MessageV1
+	if cfg.ProtobufMessage == "io.prometheus.write.v2.Request" {
+		msg = remote.MessageV2
+	}
+	enc := opts.Compression
+	if enc == "" {
+		enc = remote.EncodingSnappy
+	}
+	r, err := opts.Log.OpenCursor(opts.Name)
+	if err != nil {
+		return nil, fmt.Errorf("sender %q: %w", opts.Name, err)
+	}
+	url := cfg.URL.String()
+	s := &Sender{
+		name: opts.Name, url: url, cfg: st,
+		logger: logger.With("remote_name", opts.Name, "url", url),
+		m:      opts.Metrics.forDest(opts.Name, url, st.lanes, max(q.MaxShards, st.lanes), st.maxSamplesPerSend),
+		all:    opts.Metrics,
+		client: &client{http: hc, url: url, headers: cfg.Headers, timeout: time.Duration(cfg.RemoteTimeout), now: time.Now},
+		r:      r,
+		dec:    record.NewDecoder(newTransform(opts.ExternalLabels, cfg.WriteRelabelConfigs)),
+		msg:    msg, enc: enc,
+		readDone: make(chan struct{}),
+	}
+	if s.client.timeout <= 0 {
+		s.client.timeout = 30 * time.Second
+	}
+	// Capacity is per lane, as Prometheus' is per shard.
+	s.tracker = newTracker(r, st.capacity*st.lanes, func(t int64) {
+		s.m.highestSent.Set(float64(t) / 1000)
+	})
+	for i := 0; i < st.lanes; i++ {
+		s.lanes = append(s.lanes, newLane(s))
+	}
+	return s, nil
+}
+
+// Name returns the destination's name.
+func (s *Sender) Name() string { return s.name }
+
+// Start begins delivery in the background.
+func (s *Sender) Start() {
+	readCtx, readCancel := context.WithCancel(context.Background())
+	sendCtx, sendCancel := context.WithCancel(context.Background())
+	s.readCancel, s.sendCancel = readCancel, sendCancel
+	for _, l := range s.lanes {
+		s.lanesDone.Add(1)
+		go func(l *lane) {
+			defer s.lanesDone.Done()
+			l.run(sendCtx)
+		}(l)
+	}
+	go s.readLoop(readCtx)
+}
+
+// Stop stops reading the log, gives the lanes up to timeout to send what
+// they hold, then abandons the rest (it stays in the log) and persists the
+// cursor.
+func (s *Sender) Stop(timeout time.Duration) {
+	s.readCancel()
+	s.tracker.close()
+	<-s.readDone
+	done := make(chan struct{})
+	go func() { s.lanesDone.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		s.logger.Warn("Destination did not acknowledge pending data before shutdown; it stays in the log")
+		s.sendCancel()
+		<-done
+	}
+	s.sendCancel()
+	s.r.Close()
+}
+
+// Forget removes the destination's metrics; call after Stop when the
+// destination was removed from the configuration.
+func (s *Sender) Forget() { s.all.forget(s.name, s.url) }
+
+// readLoop reads records and hands their samples to the lanes.
+func (s *Sender) readLoop(ctx context.Context) {
+	defer close(s.readDone)
+	defer func() {
+		for _, l := range s.lanes {
+			close(l.in)
+		}
+	}()
+	var b record.Batch
+	bo := backoff{min: 100 * time.Millisecond, max: 10 * time.Second}
+	for {
+		rec, err := s.r.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, wal.ErrClosed) {
+				return
+			}
+			s.logger.Error("Reading the log failed; retrying", "err", err)
+			if sleep(ctx, bo.next()) != nil {
+				return
+			}
+			continue
+		}
+		bo.reset()
+		if rec.Replay {
+			s.dec.Decode(rec, nil)
+			continue
+		}
+		b.Reset()
+		if err := s.dec.Decode(rec, &b); err != nil {
+			s.m.undecodable.Add(float64(rec.Count))
+			s.logger.Warn("Skipping undecodable log record", "pos", rec.Pos, "samples", rec.Count, "err", err)
+			if _, err := s.tracker.add(ctx, rec.End, rec.Time, 0, 0); err != nil {
+				return
+			}
+			continue
+		}
+		if b.Dropped > 0 {
+			s.m.droppedRelabel.Add(float64(b.Dropped))
+		}
+		pieces := s.split(&b)
+		n := 0
+		for _, p := range pieces {
+			n += p.n
+		}
+		f, err := s.tracker.add(ctx, rec.End, rec.Time, len(pieces), n)
+		if err != nil {
+			return
+		}
+		s.m.pending.Set(float64(s.tracker.inFlight()))
+		for _, p := range pieces {
+			p.f = f
+			select {
+			case s.lanes[s.laneOf(&b, p)].in <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// laneOf picks the lane of a piece: by stream for scrape records, so one
+// target's samples stay in order; by series hash for received batches.
+func (s *Sender) laneOf(b *record.Batch, p *piece) int {
+	if b.Stream != 0 {
+		return int(b.Stream % uint64(len(s.lanes)))
+	}
+	return int(p.hashes[0] % uint64(len(s.lanes)))
+}
+
+// split copies a decoded record into pieces of at most max_samples_per_send
+// samples. A scrape record stays whole when it fits. A received batch is
+// split by lane so every series keeps one lane.
+func (s *Sender) split(b *record.Batch) []*piece {
+	limit := s.cfg.maxSamplesPerSend
+	var pieces []*piece
+	if b.Stream != 0 || len(s.lanes) == 1 {
+		var cur *piece
+		for i := range b.Series {
+			ser := &b.Series[i]
+			if cur == nil || cur.n+len(ser.Samples) > limit && cur.n > 0 {
+				cur = &piece{}
+				pieces = append(pieces, cur)
+			}
+			cur.add(ser, b.Hashes[i])
+		}
+		return pieces
+	}
+	byLane := make([]*piece, len(s.lanes))
+	for i := range b.Series {
+		ser := &b.Series[i]
+		ln := int(b.Hashes[i] % uint64(len(s.lanes)))
+		cur := byLane[ln]
+		if cur == nil || cur.n+len(ser.Samples) > limit && cur.n > 0 {
+			cur = &piece{}
+			byLane[ln] = cur
+			pieces = append(pieces, cur)
+		}
+		cur.add(ser, b.Hashes[i])
+	}
+	return pieces
+}
+
+// add copies one series into the piece; the batch's memory is reused.
+func (p *piece) add(s *remote.Series, h uint64) {
+	c := *s
+	c.Samples = append([]remote.Sample(nil), s.Samples...)
+	p.series = append(p.series, c)
+	p.hashes = append(p.hashes, h)
+	p.n += len(s.Samples)
+}
+
+// protocol returns the message and encoding to send with now.
+func (s *Sender) protocol() (remote.Message, remote.Encoding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.msg, s.enc
+}
+
+// fallBack handles a destination refusing a format: zstd falls back to
+// snappy, then RW2 to RW1. The choice sticks. It reports whether there was
+// anything left to fall back to.
+func (s *Sender) fallBack(msg remote.Message, enc remote.Encoding, why error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.msg != msg || s.enc != enc {
+		return true // another lane already fell back
+	}
+	switch {
+	case enc == remote.EncodingZstd:
+		s.enc = remote.EncodingSnappy
+	case msg == remote.MessageV2:
+		s.msg = remote.MessageV1
+	default:
+		return false
+	}
+	s.logger.Warn("Destination refused the request format; falling back", "from_message", msg, "from_encoding", enc,
+		"to_message", s.msg, "to_encoding", s.enc, "reason", why)
+	return true
+}
+
+func (s *Sender) delivered(n int, a attempt, msg remote.Message) {
+	s.m.reqOK.Inc()
+	written := n
+	if msg == remote.MessageV2 && a.hasWritten && a.written.Samples < n {
+		written = a.written.Samples
+		s.m.samplesFailed.Add(float64(n - written))
+		s.failed.Add(int64(n - written))
+		s.noteErr(fmt.Errorf("destination wrote %d of %d samples", written, n))
+	}
+	s.m.samplesTotal.Add(float64(written))
+	s.sent.Add(int64(written))
+}
+
+func (s *Sender) rejected(n int, err error) {
+	s.m.reqRejected.Inc()
+	s.m.samplesFailed.Add(float64(n))
+	s.failed.Add(int64(n))
+	s.noteErr(err)
+	s.mu.Lock()
+	logIt := time.Since(s.logged) > 10*time.Second
+	if logIt {
+		s.logged = time.Now()
+	}
+	s.mu.Unlock()
+	if logIt {
+		s.logger.Error("Destination rejected samples; they are dropped", "samples", n, "err", err)
+	}
+}
+
+func (s *Sender) retrying(n int, err error) {
+	s.m.reqRetry.Inc()
+	s.m.samplesRetried.Add(float64(n))
+	s.retried.Add(int64(n))
+	s.noteErr(err)
+	s.logger.Debug("Retrying request", "samples", n, "err", err)
+}
+
+func (s *Sender) noteErr(err error) {
+	s.mu.Lock()
+	s.lastErr, s.lastErrT = err, time.Now()
+	s.mu.Unlock()
+}
+
+// Status describes a Sender for display.
+type Status struct {
+	Name, URL       string
+	Message         remote.Message
+	Encoding        remote.Encoding
+	Lanes           int
+	Sent            int64
+	Failed          int64
+	Retried         int64
+	Pending         int
+	LastError       string
+	LastErrorTime   time.Time
+	MaxSamplesBatch int
+}
+
+// Status returns the Sender's current state.
+func (s *Sender) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{
+		Name: s.name, URL: s.url, Message: s.msg, Encoding: s.enc, Lanes: len(s.lanes),
+		Sent: s.sent.Load(), Failed: s.failed.Load(), Retried: s.retried.Load(),
+		Pending: s.tracker.inFlight(), LastErrorTime: s.lastErrT, MaxSamplesBatch: s.cfg.maxSamplesPerSend,
+	}
+	if s.lastErr != nil {
+		st.LastError = s.lastErr.Error()
+	}
+	return st
+}

@@ -1,7 +1,41 @@
 package record
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ferrymetrics/ferry/remote"
+)
+
+// batchLimits disables the decoder's request limits for batch records: the
+// receiver enforced its limits before the record was written, and a record
+// in the log must always decode.
+var batchLimits = remote.Limits{MaxSeries: -1, MaxLabels: -1, MaxSamples: -1}
+
+// AppendBatch encodes a received request as a KindBatch payload.
+func AppendBatch(dst []byte, req *remote.Request, st *remote.SymbolTable) []byte {
+	return remote.AppendV2(dst, req, st)
+}
 
 func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
-	return fmt.Errorf("%w: batch records are not supported yet", ErrUnknownKind)
+	req, err := remote.DecodeV2(data, batchLimits)
+	if err != nil {
+		return fmt.Errorf("%w: batch: %v", ErrMalformed, err)
+	}
+	if out == nil {
+		return nil
+	}
+	out.Stream = 0
+	for _, s := range req.Series {
+		keep := true
+		if d.transform != nil {
+			s.Labels, keep = d.transform(s.Labels)
+		}
+		if !keep {
+			out.Dropped += len(s.Samples) + len(s.Histograms)
+			continue
+		}
+		out.Series = append(out.Series, s)
+		out.Hashes = append(out.Hashes, s.Labels.Hash())
+	}
+	return nil
 }

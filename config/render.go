@@ -1,0 +1,59 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+
+	yaml2 "go.yaml.in/yaml/v2"
+	"go.yaml.in/yaml/v3"
+)
+
+// Redacted renders the effective configuration as YAML: every field with its
+// value after defaults, relative paths resolved, and secrets (passwords,
+// tokens, credentials) shown as <secret>. The Prometheus part is rendered by
+// Prometheus' own marshaller, as its /config page does; ferry's extension
+// keys are added to each remote_write entry and the ferry section last.
+func (c *Config) Redacted() (string, error) {
+	promYAML, err := yaml2.Marshal(c.Prometheus)
+	if err != nil {
+		return "", fmt.Errorf("render config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(promYAML, &doc); err != nil {
+		return "", fmt.Errorf("render config: %w", err)
+	}
+	top := documentMapping(&doc)
+	if top == nil {
+		return "", fmt.Errorf("render config: unexpected shape of the Prometheus part")
+	}
+
+	if _, list := mappingEntry(top, "remote_write"); list != nil && list.Kind == yaml.SequenceNode {
+		for i, item := range list.Content {
+			if i >= len(c.RemoteWrite) || item.Kind != yaml.MappingNode {
+				break
+			}
+			for _, x := range remoteWriteExtensions {
+				item.Content = append(item.Content,
+					&yaml.Node{Kind: yaml.ScalarNode, Value: x.key},
+					&yaml.Node{Kind: yaml.ScalarNode, Value: x.get(&c.RemoteWrite[i])})
+			}
+		}
+	}
+
+	var ferry yaml.Node
+	if err := ferry.Encode(ferrySection{Storage: c.Storage, Receiver: c.Receiver}); err != nil {
+		return "", fmt.Errorf("render config: %w", err)
+	}
+	top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: ferryKey}, &ferry)
+
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return "", fmt.Errorf("render config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return "", fmt.Errorf("render config: %w", err)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,261 @@
+package remote
+
+import (
+	"unicode/utf8"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// maxMetricType is the largest known MetricType (STATESET).
+const maxMetricType = uint64(MetricTypeStateset)
+
+// DecodeV1 decodes an RW1 prometheus.WriteRequest.
+//
+// It is strict: every label set must be non-empty, sorted by name, without
+// duplicate or empty names or empty values, and every string must be valid
+// UTF-8 (any UTF-8 is allowed in names). Histograms must not mix integer and
+// float fields and their spans must match their buckets. Unknown fields are
+// skipped. An error says what was wrong and where, and wraps ErrInvalid, or
+// ErrTooLarge when lim is exceeded.
+//
+// The Request does not alias buf. Start timestamps, which RW1 cannot carry,
+// are 0.
+func DecodeV1(buf []byte, lim Limits) (*Request, error) {
+	lim = lim.resolve()
+	inv := count(buf, layoutV1)
+	if err := inv.check(lim); err != nil {
+		return nil, err
+	}
+	d := newDecoder(lim, inv)
+	req := &Request{}
+	if inv.series > 0 {
+		req.Series = make([]Series, 0, inv.series)
+	}
+	if inv.metadata > 0 {
+		req.FamilyMetadata = make([]FamilyMetadata, 0, inv.metadata)
+	}
+	for b := buf; len(b) > 0; {
+		f, n, err := nextField(b)
+		if err != nil {
+			return nil, errAtIndex("byte", len(buf)-len(b), err)
+		}
+		b = b[n:]
+		switch f.num {
+		case v1Timeseries:
+			i := len(req.Series)
+			if err := f.want(protowire.BytesType, "timeseries"); err != nil {
+				return nil, errAtIndex("series", i, err)
+			}
+			req.Series = append(req.Series, Series{})
+			if err := d.seriesV1(&req.Series[i], f.b); err != nil {
+				return nil, errAtIndex("series", i, err)
+			}
+		case v1Metadata:
+			i := len(req.FamilyMetadata)
+			if err := f.want(protowire.BytesType, "metadata"); err != nil {
+				return nil, errAtIndex("metadata", i, err)
+			}
+			m, err := decodeMetadataV1(f.b)
+			if err != nil {
+				return nil, errAtIndex("metadata", i, err)
+			}
+			req.FamilyMetadata = append(req.FamilyMetadata, m)
+		}
+	}
+	return req, nil
+}
+
+func (d *decoder) seriesV1(s *Series, b []byte) error {
+	mark := d.mark()
+	d.sb.Reset()
+	nLabels := 0
+	prev := ""
+	for len(b) > 0 {
+		f, n, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+		switch f.num {
+		case v1Labels:
+			if nLabels == d.lim.MaxLabels {
+				return tooLargef("more than %d labels", d.lim.MaxLabels)
+			}
+			name, value, err := decodeLabelV1(f)
+			if err == nil {
+				err = checkLabel(prev, name, value)
+			}
+			if err != nil {
+				return errAtIndex("label", nLabels, err)
+			}
+			d.sb.Add(name, value)
+			prev = name
+			nLabels++
+		case v1Samples:
+			if err := f.want(protowire.BytesType, "samples"); err != nil {
+				return err
+			}
+			smp, err := decodeSample(f.b, false)
+			if err != nil {
+				return errAtIndex("sample", len(d.samples)-mark.samples, err)
+			}
+			d.samples = append(d.samples, smp)
+		case v1Exemplars:
+			i := len(d.exemplars) - mark.exemplars
+			if err := f.want(protowire.BytesType, "exemplars"); err != nil {
+				return err
+			}
+			e, err := d.exemplarV1(f.b)
+			if err != nil {
+				return errAtIndex("exemplar", i, err)
+			}
+			d.exemplars = append(d.exemplars, e)
+		case v1Histograms:
+			i := len(d.histograms) - mark.histograms
+			if err := f.want(protowire.BytesType, "histograms"); err != nil {
+				return err
+			}
+			h, err := decodeHistogram(f.b, false)
+			if err != nil {
+				return errAtIndex("histogram", i, err)
+			}
+			d.histograms = append(d.histograms, h)
+		}
+	}
+	if nLabels == 0 {
+		return invalidf("no labels")
+	}
+	s.Labels = d.sb.Labels()
+	d.fill(s, mark)
+	return nil
+}
+
+// decodeLabelV1 decodes a Label message. The strings are for a
+// labels.ScratchBuilder only (see builderString).
+func decodeLabelV1(f field) (name, value string, err error) {
+	if err := f.want(protowire.BytesType, "labels"); err != nil {
+		return "", "", err
+	}
+	nb, vb, ok := splitLabel(f.b)
+	for b := f.b; !ok && len(b) > 0; {
+		g, n, err := nextField(b)
+		if err != nil {
+			return "", "", err
+		}
+		b = b[n:]
+		switch g.num {
+		case labelName:
+			err = g.want(protowire.BytesType, "name")
+			nb = g.b
+		case labelValue:
+			err = g.want(protowire.BytesType, "value")
+			vb = g.b
+		}
+		if err != nil {
+			return "", "", err
+		}
+	}
+	if !utf8.Valid(nb) {
+		return "", "", invalidf("label name %s is not valid UTF-8", quote(nb))
+	}
+	if !utf8.Valid(vb) {
+		return "", "", invalidf("label %s: value %s is not valid UTF-8", quote(nb), quote(vb))
+	}
+	return builderString(nb), builderString(vb), nil
+}
+
+// splitLabel reads a Label message in the form every encoder writes: name
+// then value, each with a one-byte length and nothing else. It reports
+// false for any other form, which the general loop then reads.
+func splitLabel(b []byte) (name, value []byte, ok bool) {
+	if len(b) < 4 || b[0] != labelName<<3|byte(protowire.BytesType) || b[1] >= 0x80 {
+		return nil, nil, false
+	}
+	i := 2 + int(b[1])
+	if i+2 > len(b) || b[i] != labelValue<<3|byte(protowire.BytesType) || b[i+1] >= 0x80 || i+2+int(b[i+1]) != len(b) {
+		return nil, nil, false
+	}
+	return b[2:i], b[i+2:], true
+}
+
+func (d *decoder) exemplarV1(b []byte) (Exemplar, error) {
+	var e Exemplar
+	d.exSB.Reset()
+	nLabels := 0
+	prev := ""
+	for len(b) > 0 {
+		f, n, err := nextField(b)
+		if err != nil {
+			return e, err
+		}
+		b = b[n:]
+		switch f.num {
+		case exemplarLabels:
+			if nLabels == d.lim.MaxLabels {
+				return e, tooLargef("more than %d labels", d.lim.MaxLabels)
+			}
+			name, value, err := decodeLabelV1(f)
+			if err == nil {
+				err = checkLabel(prev, name, value)
+			}
+			if err != nil {
+				return e, errAtIndex("label", nLabels, err)
+			}
+			d.exSB.Add(name, value)
+			prev = name
+			nLabels++
+		case exemplarValue:
+			e.Value, err = f.double("value")
+		case exemplarTimestamp:
+			e.Timestamp, err = f.int64("timestamp")
+		}
+		if err != nil {
+			return e, err
+		}
+	}
+	e.Labels = labels.EmptyLabels()
+	if nLabels > 0 {
+		e.Labels = d.exSB.Labels()
+	}
+	return e, nil
+}
+
+func decodeMetadataV1(b []byte) (FamilyMetadata, error) {
+	var m FamilyMetadata
+	for len(b) > 0 {
+		f, n, err := nextField(b)
+		if err != nil {
+			return m, err
+		}
+		b = b[n:]
+		switch f.num {
+		case v1MetaType:
+			var t uint8
+			t, err = f.enum("type", maxMetricType)
+			m.Type = MetricType(t)
+		case v1MetaFamily:
+			m.MetricFamilyName, err = stringField(f, "metric_family_name")
+		case v1MetaHelp:
+			m.Help, err = stringField(f, "help")
+		case v1MetaUnit:
+			m.Unit, err = stringField(f, "unit")
+		}
+		if err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// stringField returns a copy of the value of a string field, which must be
+// valid UTF-8.
+func stringField(f field, name string) (string, error) {
+	if err := f.want(protowire.BytesType, name); err != nil {
+		return "", err
+	}
+	if !utf8.Valid(f.b) {
+		return "", invalidf("%s %s is not valid UTF-8", name, quote(f.b))
+	}
+	return string(f.b), nil
+}

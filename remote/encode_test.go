@@ -1,0 +1,161 @@
+package remote
+
+import (
+	"math"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// TestRoundTripKeepsEveryBit covers values the reference encoder cannot
+// carry (it drops -0) and start timestamps through our own codecs.
+func TestRoundTripKeepsEveryBit(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	req := richRequest()
+	req.Series = append(req.Series, Series{
+		Labels: labels.FromStrings("__name__", "odd_values"),
+		Samples: []Sample{
+			{Value: negZero, Timestamp: 1},
+			{Value: math.Float64frombits(0x7ff4000000000000), Timestamp: 2}, // signalling NaN
+			{Value: math.Float64frombits(0xfff8000000000000), Timestamp: 3}, // negative NaN
+		},
+	}, Series{
+		Labels:     labels.FromStrings("__name__", "odd_histogram"),
+		Histograms: []Histogram{{Timestamp: 4, FH: &histogram.FloatHistogram{Sum: negZero, Count: negZero, ZeroCount: negZero}}},
+	})
+
+	got, err := DecodeV1(AppendV1(nil, req), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameRequest(t, asV1(req), got)
+
+	got, err = DecodeV2(AppendV2(nil, req, nil), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameRequest(t, asV2(req), got)
+	if bits := math.Float64bits(got.Series[2].Samples[0].Value); bits != staleNaNBits {
+		t.Errorf("stale marker came back as %#x", bits)
+	}
+}
+
+// TestV1DropsWhatItCannotCarry: start timestamps and per-series metadata
+// are lost in RW1; family metadata is lost in RW2.
+func TestV1DropsWhatItCannotCarry(t *testing.T) {
+	req := &Request{
+		Series: []Series{{
+			Labels:   labels.FromStrings("__name__", "x"),
+			Samples:  []Sample{{Value: 1, Timestamp: 2, StartTimestamp: 1}},
+			Metadata: Metadata{Type: MetricTypeCounter, Help: "h"},
+		}, {
+			Labels:     labels.FromStrings("__name__", "y"),
+			Histograms: []Histogram{{Timestamp: 2, StartTimestamp: 1, H: intHistogram()}},
+		}},
+		FamilyMetadata: []FamilyMetadata{{MetricFamilyName: "x", Metadata: Metadata{Type: MetricTypeCounter}}},
+	}
+	got, err := DecodeV1(AppendV1(nil, req), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, h := got.Series[0], got.Series[1]
+	if s.Samples[0].StartTimestamp != 0 || h.Histograms[0].StartTimestamp != 0 || !s.Metadata.IsZero() {
+		t.Errorf("RW1 carried RW2-only data: %s", dump(got))
+	}
+	if len(got.FamilyMetadata) != 1 {
+		t.Errorf("RW1 lost family metadata")
+	}
+	got, err = DecodeV2(AppendV2(nil, req, nil), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.FamilyMetadata) != 0 || got.Series[0].Samples[0].StartTimestamp != 1 ||
+		got.Series[1].Histograms[0].StartTimestamp != 1 || got.Series[0].Metadata.Help != "h" {
+		t.Errorf("RW2 round trip: %s", dump(got))
+	}
+}
+
+func TestDecodedRequestDoesNotAliasInput(t *testing.T) {
+	req := richRequest()
+	for _, v := range []struct {
+		name   string
+		encode func() []byte
+		decode func([]byte, Limits) (*Request, error)
+	}{
+		{"RW1", func() []byte { return AppendV1(nil, req) }, DecodeV1},
+		{"RW2", func() []byte { return AppendV2(nil, req, nil) }, DecodeV2},
+	} {
+		buf := v.encode()
+		got, err := v.decode(buf, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := dump(got)
+		for i := range buf {
+			buf[i] = 'X'
+		}
+		if after := dump(got); after != before {
+			t.Errorf("%s: overwriting the input changed the decoded request", v.name)
+		}
+	}
+}
+
+// TestDecodedSeriesDoNotShareCapacity: appending to one series' samples
+// must not overwrite the next series', although they share an array.
+func TestDecodedSeriesDoNotShareCapacity(t *testing.T) {
+	req := interopCases()[1].req // "samples": two series
+	got, err := DecodeV2(AppendV2(nil, req, nil), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dump(got)
+	s0 := got.Series[0].Samples
+	_ = append(s0, Sample{Value: 99})
+	if dump(got) != before {
+		t.Error("append to series 0 changed series 1")
+	}
+}
+
+func TestSymbolTable(t *testing.T) {
+	var st SymbolTable
+	if got := st.Symbols(); len(got) != 1 || got[0] != "" {
+		t.Fatalf("zero table symbols = %q", got)
+	}
+	a, b := st.Ref("a"), st.Ref("b")
+	if st.Ref("a") != a || a == b || st.Ref("") != 0 {
+		t.Fatalf("refs: a=%d b=%d", a, b)
+	}
+	st.Reset()
+	if got := st.Symbols(); len(got) != 1 || st.Ref("b") != 1 {
+		t.Fatalf("after Reset: %q", st.Symbols())
+	}
+
+	// AppendV2 resets the table: a stale table changes nothing.
+	req := richRequest()
+	want := AppendV2(nil, req, nil)
+	st.Ref("left over from another request")
+	if got := AppendV2(nil, req, &st); string(got) != string(want) {
+		t.Error("AppendV2 output depends on the table's previous contents")
+	}
+}
+
+func TestAppendDoesNotAllocateInSteadyState(t *testing.T) {
+	req := nodeExporterRequest(200)
+	buf := AppendV1(nil, req)
+	if n := testing.AllocsPerRun(20, func() { buf = AppendV1(buf[:0], req) }); n != 0 {
+		t.Errorf("AppendV1: %v allocations", n)
+	}
+	var st SymbolTable
+	buf = AppendV2(buf[:0], req, &st)
+	if n := testing.AllocsPerRun(20, func() { buf = AppendV2(buf[:0], req, &st) }); n != 0 {
+		t.Errorf("AppendV2: %v allocations", n)
+	}
+	var c []byte
+	for _, enc := range []Encoding{EncodingSnappy, EncodingZstd} {
+		c, _ = Compress(c[:0], buf, enc)
+		if n := testing.AllocsPerRun(20, func() { c, _ = Compress(c[:0], buf, enc) }); n != 0 {
+			t.Errorf("Compress %s: %v allocations", enc, n)
+		}
+	}
+}

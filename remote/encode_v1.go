@@ -1,0 +1,150 @@
+package remote
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Field numbers of RW1's prometheus.WriteRequest and the messages in it.
+const (
+	v1Timeseries = 1 // WriteRequest.timeseries
+	v1Metadata   = 3 // WriteRequest.metadata
+
+	v1Labels     = 1 // TimeSeries.labels
+	v1Samples    = 2 // TimeSeries.samples
+	v1Exemplars  = 3 // TimeSeries.exemplars
+	v1Histograms = 4 // TimeSeries.histograms
+
+	v1MetaType   = 1 // MetricMetadata.type
+	v1MetaFamily = 2 // MetricMetadata.metric_family_name
+	v1MetaHelp   = 4 // MetricMetadata.help
+	v1MetaUnit   = 5 // MetricMetadata.unit
+)
+
+// Field numbers shared by both protocols' Label, Sample and Exemplar.
+const (
+	labelName  = 1
+	labelValue = 2
+
+	sampleValue     = 1
+	sampleTimestamp = 2
+	sampleStart     = 3 // RW2 only
+
+	exemplarLabels    = 1
+	exemplarValue     = 2
+	exemplarTimestamp = 3
+)
+
+// AppendV1 appends req encoded as an RW1 prometheus.WriteRequest to dst and
+// returns the extended buffer. With a dst of sufficient capacity it does
+// not allocate.
+//
+// RW1 cannot carry start timestamps or per-series metadata: AppendV1 drops
+// Sample.StartTimestamp, Histogram.StartTimestamp and Series.Metadata, and
+// writes req.FamilyMetadata instead. It does not validate req; labels are
+// written in the order labels.Labels holds them.
+func AppendV1(dst []byte, req *Request) []byte {
+	for i := range req.Series {
+		s := &req.Series[i]
+		dst = appendBytesHeader(dst, v1Timeseries, seriesSizeV1(s))
+		dst = appendSeriesV1(dst, s)
+	}
+	for i := range req.FamilyMetadata {
+		m := &req.FamilyMetadata[i]
+		dst = appendBytesHeader(dst, v1Metadata, metadataSizeV1(m))
+		dst = appendVarint(dst, v1MetaType, uint64(m.Type))
+		dst = appendString(dst, v1MetaFamily, m.MetricFamilyName)
+		dst = appendString(dst, v1MetaHelp, m.Help)
+		dst = appendString(dst, v1MetaUnit, m.Unit)
+	}
+	return dst
+}
+
+func metadataSizeV1(m *FamilyMetadata) int {
+	return sizeVarint(v1MetaType, uint64(m.Type)) +
+		sizeString(v1MetaFamily, m.MetricFamilyName) +
+		sizeString(v1MetaHelp, m.Help) +
+		sizeString(v1MetaUnit, m.Unit)
+}
+
+func seriesSizeV1(s *Series) int {
+	n := labelsSizeV1(v1Labels, s.Labels)
+	for i := range s.Samples {
+		n += sizeBytesField(v1Samples, sampleSize(&s.Samples[i], false))
+	}
+	for i := range s.Exemplars {
+		n += sizeBytesField(v1Exemplars, exemplarSizeV1(&s.Exemplars[i]))
+	}
+	for i := range s.Histograms {
+		n += sizeBytesField(v1Histograms, histogramSize(&s.Histograms[i], false))
+	}
+	return n
+}
+
+func appendSeriesV1(b []byte, s *Series) []byte {
+	b = appendLabelsV1(b, v1Labels, s.Labels)
+	for i := range s.Samples {
+		b = appendSample(b, v1Samples, &s.Samples[i], false)
+	}
+	for i := range s.Exemplars {
+		e := &s.Exemplars[i]
+		b = appendBytesHeader(b, v1Exemplars, exemplarSizeV1(e))
+		b = appendLabelsV1(b, exemplarLabels, e.Labels)
+		b = appendDouble(b, exemplarValue, e.Value)
+		b = appendVarint(b, exemplarTimestamp, uint64(e.Timestamp))
+	}
+	for i := range s.Histograms {
+		h := &s.Histograms[i]
+		b = appendBytesHeader(b, v1Histograms, histogramSize(h, false))
+		b = appendHistogram(b, h, false)
+	}
+	return b
+}
+
+func labelSizeV1(l labels.Label) int {
+	return sizeString(labelName, l.Name) + sizeString(labelValue, l.Value)
+}
+
+// labelsSizeV1 is the size of ls written as repeated Label field num.
+func labelsSizeV1(num protowire.Number, ls labels.Labels) int {
+	n := 0
+	ls.Range(func(l labels.Label) {
+		n += sizeBytesField(num, labelSizeV1(l))
+	})
+	return n
+}
+
+func appendLabelsV1(b []byte, num protowire.Number, ls labels.Labels) []byte {
+	ls.Range(func(l labels.Label) {
+		b = appendBytesHeader(b, num, labelSizeV1(l))
+		b = appendString(b, labelName, l.Name)
+		b = appendString(b, labelValue, l.Value)
+	})
+	return b
+}
+
+func exemplarSizeV1(e *Exemplar) int {
+	return labelsSizeV1(exemplarLabels, e.Labels) +
+		sizeDouble(exemplarValue, e.Value) +
+		sizeVarint(exemplarTimestamp, uint64(e.Timestamp))
+}
+
+// sampleSize is the size of a Sample message; only RW2 has start_timestamp.
+func sampleSize(s *Sample, v2 bool) int {
+	n := sizeDouble(sampleValue, s.Value) + sizeVarint(sampleTimestamp, uint64(s.Timestamp))
+	if v2 {
+		n += sizeVarint(sampleStart, uint64(s.StartTimestamp))
+	}
+	return n
+}
+
+// appendSample appends s as Sample field num.
+func appendSample(b []byte, num protowire.Number, s *Sample, v2 bool) []byte {
+	b = appendBytesHeader(b, num, sampleSize(s, v2))
+	b = appendDouble(b, sampleValue, s.Value)
+	b = appendVarint(b, sampleTimestamp, uint64(s.Timestamp))
+	if v2 {
+		b = appendVarint(b, sampleStart, uint64(s.StartTimestamp))
+	}
+	return b
+}

@@ -1,0 +1,198 @@
+package remote
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Field numbers of RW2's io.prometheus.write.v2.Request and the messages in
+// it. Label, Sample and Exemplar numbers are in encode_v1.go.
+const (
+	v2Symbols    = 4 // Request.symbols
+	v2Timeseries = 5 // Request.timeseries
+
+	v2LabelsRefs = 1 // TimeSeries.labels_refs
+	v2Samples    = 2 // TimeSeries.samples
+	v2Histograms = 3 // TimeSeries.histograms
+	v2Exemplars  = 4 // TimeSeries.exemplars
+	v2Metadata   = 5 // TimeSeries.metadata
+
+	v2MetaType    = 1 // Metadata.type
+	v2MetaHelpRef = 3 // Metadata.help_ref
+	v2MetaUnitRef = 4 // Metadata.unit_ref
+)
+
+// AppendV2 appends req encoded as an RW2 io.prometheus.write.v2.Request to
+// dst and returns the extended buffer.
+//
+// st is scratch space: AppendV2 resets it, interns every string of req in
+// it and writes its symbols; afterwards st.Symbols() are the request's
+// symbols. Reusing dst and st across calls makes AppendV2 allocation-free
+// in steady state. A nil st works but allocates a table per call.
+//
+// RW2 carries metadata per series, so req.FamilyMetadata is ignored. A
+// series' metadata is written only if it is not zero. AppendV2 does not
+// validate req; in particular it writes a series that has both samples and
+// histograms, which RW2 forbids.
+func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
+	if st == nil {
+		st = &SymbolTable{}
+	}
+	st.Reset()
+	st.init()
+
+	// Pass 1: intern every string and remember the references, in the
+	// order pass 2 needs them: per series, the label count and references,
+	// help and unit, then per exemplar its label count and references.
+	refs := st.refs[:0]
+	for i := range req.Series {
+		s := &req.Series[i]
+		refs = appendLabelRefs(refs, st, s.Labels)
+		refs = append(refs, st.Ref(s.Metadata.Help), st.Ref(s.Metadata.Unit))
+		for j := range s.Exemplars {
+			refs = appendLabelRefs(refs, st, s.Exemplars[j].Labels)
+		}
+	}
+	st.refs = refs
+
+	for _, sym := range st.symbols {
+		dst = appendTag(dst, v2Symbols, protowire.BytesType)
+		dst = appendUvarint(dst, uint64(len(sym)))
+		dst = append(dst, sym...)
+	}
+
+	// Pass 2: write the series.
+	for i := range req.Series {
+		s := &req.Series[i]
+		var sr seriesRefs
+		sr, refs = nextSeriesRefs(refs, s)
+		dst = appendBytesHeader(dst, v2Timeseries, seriesSizeV2(s, &sr))
+		dst = appendSeriesV2(dst, s, &sr)
+	}
+	return dst
+}
+
+// appendLabelRefs appends the number of references of ls and then the
+// references of its names and values to refs.
+func appendLabelRefs(refs []uint32, st *SymbolTable, ls labels.Labels) []uint32 {
+	at := len(refs)
+	refs = append(refs, 0)
+	ls.Range(func(l labels.Label) {
+		refs = append(refs, st.Ref(l.Name), st.Ref(l.Value))
+	})
+	refs[at] = uint32(len(refs) - at - 1)
+	return refs
+}
+
+// seriesRefs are the symbol references of one series, as pass 1 of
+// AppendV2 stored them.
+type seriesRefs struct {
+	labels     []uint32
+	help, unit uint32
+	// exemplars holds, per exemplar, a count and that many references.
+	exemplars []uint32
+}
+
+// nextSeriesRefs takes the references of s from the front of refs.
+func nextSeriesRefs(refs []uint32, s *Series) (seriesRefs, []uint32) {
+	var sr seriesRefs
+	n := refs[0]
+	sr.labels = refs[1 : 1+n]
+	sr.help, sr.unit = refs[1+n], refs[2+n]
+	refs = refs[3+n:]
+	end := 0
+	for range s.Exemplars {
+		end += 1 + int(refs[end])
+	}
+	sr.exemplars = refs[:end]
+	return sr, refs[end:]
+}
+
+// refsSize is the size of refs written as packed uint32 field num.
+func refsSize(num protowire.Number, refs []uint32) int {
+	if len(refs) == 0 {
+		return 0
+	}
+	return sizeBytesField(num, packedRefsLen(refs))
+}
+
+func packedRefsLen(refs []uint32) int {
+	n := 0
+	for _, r := range refs {
+		n += sizeUvarint(uint64(r))
+	}
+	return n
+}
+
+func appendRefs(b []byte, num protowire.Number, refs []uint32) []byte {
+	if len(refs) == 0 {
+		return b
+	}
+	b = appendBytesHeader(b, num, packedRefsLen(refs))
+	for _, r := range refs {
+		b = appendUvarint(b, uint64(r))
+	}
+	return b
+}
+
+func metadataSizeV2(t MetricType, sr *seriesRefs) int {
+	return sizeVarint(v2MetaType, uint64(t)) +
+		sizeVarint(v2MetaHelpRef, uint64(sr.help)) +
+		sizeVarint(v2MetaUnitRef, uint64(sr.unit))
+}
+
+func exemplarSizeV2(e *Exemplar, refs []uint32) int {
+	return refsSize(exemplarLabels, refs) +
+		sizeDouble(exemplarValue, e.Value) +
+		sizeVarint(exemplarTimestamp, uint64(e.Timestamp))
+}
+
+func seriesSizeV2(s *Series, sr *seriesRefs) int {
+	n := refsSize(v2LabelsRefs, sr.labels)
+	for i := range s.Samples {
+		n += sizeBytesField(v2Samples, sampleSize(&s.Samples[i], true))
+	}
+	for i := range s.Histograms {
+		n += sizeBytesField(v2Histograms, histogramSize(&s.Histograms[i], true))
+	}
+	ex := sr.exemplars
+	for i := range s.Exemplars {
+		k := ex[0]
+		n += sizeBytesField(v2Exemplars, exemplarSizeV2(&s.Exemplars[i], ex[1:1+k]))
+		ex = ex[1+k:]
+	}
+	if m := metadataSizeV2(s.Metadata.Type, sr); m > 0 {
+		n += sizeBytesField(v2Metadata, m)
+	}
+	return n
+}
+
+func appendSeriesV2(b []byte, s *Series, sr *seriesRefs) []byte {
+	b = appendRefs(b, v2LabelsRefs, sr.labels)
+	for i := range s.Samples {
+		b = appendSample(b, v2Samples, &s.Samples[i], true)
+	}
+	for i := range s.Histograms {
+		h := &s.Histograms[i]
+		b = appendBytesHeader(b, v2Histograms, histogramSize(h, true))
+		b = appendHistogram(b, h, true)
+	}
+	ex := sr.exemplars
+	for i := range s.Exemplars {
+		e := &s.Exemplars[i]
+		k := ex[0]
+		refs := ex[1 : 1+k]
+		ex = ex[1+k:]
+		b = appendBytesHeader(b, v2Exemplars, exemplarSizeV2(e, refs))
+		b = appendRefs(b, exemplarLabels, refs)
+		b = appendDouble(b, exemplarValue, e.Value)
+		b = appendVarint(b, exemplarTimestamp, uint64(e.Timestamp))
+	}
+	if m := metadataSizeV2(s.Metadata.Type, sr); m > 0 {
+		b = appendBytesHeader(b, v2Metadata, m)
+		b = appendVarint(b, v2MetaType, uint64(s.Metadata.Type))
+		b = appendVarint(b, v2MetaHelpRef, uint64(sr.help))
+		b = appendVarint(b, v2MetaUnitRef, uint64(sr.unit))
+	}
+	return b
+}

@@ -1,0 +1,59 @@
+package remote
+
+// SymbolTable interns the strings of an RW2 request: label names and
+// values, help texts and units are each written once in Request.symbols and
+// referred to by index. Index 0 is always the empty string, as RW2 requires.
+//
+// The zero value is an empty table ready to use. A sender keeps one per
+// goroutine and passes it to every AppendV2 call: the table keeps its
+// memory between requests, so encoding allocates nothing in steady state.
+// A SymbolTable must not be used by two goroutines at once.
+type SymbolTable struct {
+	ids     map[string]uint32
+	symbols []string
+	// refs is AppendV2's scratch space: the references of each series,
+	// computed while interning and read back while writing.
+	refs []uint32
+}
+
+// Ref returns the index of s in the table, adding s if it is new.
+func (t *SymbolTable) Ref(s string) uint32 {
+	if s == "" {
+		t.init()
+		return 0
+	}
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	t.init()
+	id := uint32(len(t.symbols))
+	t.symbols = append(t.symbols, s)
+	t.ids[s] = id
+	return id
+}
+
+func (t *SymbolTable) init() {
+	if len(t.symbols) == 0 {
+		t.symbols = append(t.symbols, "")
+	}
+	if t.ids == nil {
+		t.ids = make(map[string]uint32)
+	}
+}
+
+// Symbols returns the interned strings in index order, starting with "".
+// The slice belongs to the table and changes with it.
+func (t *SymbolTable) Symbols() []string {
+	t.init()
+	return t.symbols
+}
+
+// Reset empties the table but keeps its memory for the next request. It
+// also drops the table's references to the previous request's strings, so
+// a table parked between requests does not keep them alive.
+func (t *SymbolTable) Reset() {
+	clear(t.ids)
+	clear(t.symbols)
+	t.symbols = t.symbols[:0]
+	t.refs = t.refs[:0]
+}

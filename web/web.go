@@ -1,0 +1,209 @@
+// Package web serves ferry's own HTTP endpoints: the status pages, the
+// remote-write receiver, /metrics, /-/healthy, /-/ready and /-/reload.
+//
+// Pages are server-rendered HTML that works without JavaScript. The handler
+// reads everything it shows through Sources, so it holds no state of its own.
+package web
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ferrymetrics/ferry/receiver"
+	"github.com/ferrymetrics/ferry/scrape"
+	"github.com/ferrymetrics/ferry/sender"
+	"github.com/ferrymetrics/ferry/version"
+	"github.com/ferrymetrics/ferry/wal"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Sources is where the pages get what they show.
+type Sources struct {
+	Pools   func() []scrape.PoolStatus
+	Senders func() []sender.Status
+	Log     func() wal.Stats
+	// Inspect is the receiver's table in inspect mode, nil otherwise.
+	Inspect func() *receiver.Table
+	// Receiver handles /api/v1/write; nil when the receiver is off.
+	Receiver func() http.Handler
+	// Config returns the running configuration with secrets hidden.
+	Config func() string
+	// Reload reloads the configuration.
+	Reload func() error
+	// LastReload reports the last reload's time and error.
+	LastReload func() (time.Time, error)
+	Ready      func() bool
+	Flags      map[string]string
+}
+
+// Options configure the handler.
+type Options struct {
+	Sources       Sources
+	Gatherer      prometheus.Gatherer
+	EnableReload  bool
+	EnablePprof   bool
+	Logger        *slog.Logger
+	StartTime     time.Time
+	ListenAddress string
+}
+
+type handler struct {
+	opts  Options
+	pages map[string]*template.Template
+}
+
+// NewHandler returns the HTTP handler of all of ferry's endpoints.
+func NewHandler(opts Options) (http.Handler, error) {
+	h := &handler{opts: opts, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"ago":      ago,
+		"ms":       func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) },
+		"unixms":   func(t int64) string { return unixMs(t) },
+		"bytes":    humanBytes,
+		"lower":    strings.ToLower,
+		"add":      func(a, b int) int { return a + b },
+		"version":  version.String,
+		"now":      time.Now,
+		"pairs":    pairs,
+		"duration": func(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Second).String() },
+	}
+	for _, page := range []string{"targets", "sd", "remote", "log", "received", "config", "status"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", page, err)
+		}
+		h.pages[page] = t
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/targets", http.StatusFound) })
+	mux.HandleFunc("GET /targets", h.targets)
+	mux.HandleFunc("GET /service-discovery", h.sd)
+	mux.HandleFunc("GET /remote-write", h.remote)
+	mux.HandleFunc("GET /log", h.log)
+	mux.HandleFunc("GET /received", h.received)
+	mux.HandleFunc("GET /config", h.config)
+	mux.HandleFunc("GET /status", h.status)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ferry is Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Sources.Ready != nil && opts.Sources.Ready() {
+			fmt.Fprintln(w, "ferry is Ready.")
+			return
+		}
+		http.Error(w, "ferry is not ready.", http.StatusServiceUnavailable)
+	})
+	mux.HandleFunc("/-/reload", h.reload)
+	mux.HandleFunc("/api/v1/write", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Sources.Receiver == nil {
+			http.Error(w, "remote write receiver is not enabled", http.StatusNotFound)
+			return
+		}
+		rh := opts.Sources.Receiver()
+		if rh == nil {
+			http.Error(w, "remote write receiver is not enabled", http.StatusNotFound)
+			return
+		}
+		rh.ServeHTTP(w, r)
+	})
+	if opts.EnablePprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux, nil
+}
+
+func (h *handler) render(w http.ResponseWriter, page string, data any) {
+	var b strings.Builder
+	if err := h.pages[page].Execute(&b, map[string]any{"Page": page, "Data": data}); err != nil {
+		http.Error(w, "render "+page+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, b.String())
+}
+
+func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		http.Error(w, "use POST to reload", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.opts.EnableReload || h.opts.Sources.Reload == nil {
+		http.Error(w, "lifecycle API is not enabled (--web.enable-lifecycle)", http.StatusForbidden)
+		return
+	}
+	if err := h.opts.Sources.Reload(); err != nil {
+		http.Error(w, "failed to reload config: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "config reloaded")
+}
+
+// pairs lists a label set's labels for templates, which cannot range over
+// labels.Labels directly.
+func pairs(l labels.Labels) []labels.Label {
+	out := make([]labels.Label, 0, l.Len())
+	l.Range(func(x labels.Label) { out = append(out, x) })
+	return out
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms ago", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs ago", d.Seconds())
+	default:
+		return d.Round(time.Second).String() + " ago"
+	}
+}
+
+func unixMs(t int64) string {
+	if t == 0 {
+		return "-"
+	}
+	return time.UnixMilli(t).UTC().Format("2006-01-02 15:04:05.000 UTC")
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -115,6 +115,8 @@ func (l *Log) OpenCursor(name string) (*Reader, error) {
 // RemoveCursor deletes a cursor so that its position no longer holds data in
 // the log. It fails if a Reader holds the cursor.
 func (l *Log) RemoveCursor(name string) error {
+	l.persistMu.Lock()
+	defer l.persistMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.cursors[name]
@@ -148,6 +150,8 @@ func (l *Log) CursorNames() []string {
 
 // persistCursors writes every cursor whose committed position moved.
 func (l *Log) persistCursors() {
+	l.persistMu.Lock()
+	defer l.persistMu.Unlock()
 	type job struct {
 		c  *cursor
 		st cursorState

@@ -97,6 +97,11 @@ type Log struct {
 	closed       bool
 	wbuf         []byte
 
+	// persistMu serialises cursor file writes (the maintenance loop,
+	// Reader.Close and Close all persist) and cursor removal. Lock order:
+	// persistMu before mu.
+	persistMu sync.Mutex
+
 	syncMu       sync.Mutex
 	synced       Pos           // guarded by syncMu: everything before it is on stable storage
 	rolledSynced atomic.Uint64 // segments up to this sequence number were synced when they were closed

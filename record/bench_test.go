@@ -59,7 +59,7 @@ func (t *nodeLikeTarget) encode(e *StreamEncoder, ts int64, seg uint64) ([]byte,
 	e.Begin(ts, seg)
 	for i, v := range t.vals {
 		if !e.Valid(t.refs[i]) {
-			t.refs[i] = e.Define(t.lsets[i], remote.Metadata{Type: remote.MetricTypeCounter, Help: "A node metric."})
+			t.refs[i] = e.Define(t.lsets[i], "node_metric", remote.Metadata{Type: remote.MetricTypeCounter, Help: "A node metric."})
 		}
 		e.Add(t.refs[i], v)
 	}

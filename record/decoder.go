@@ -33,9 +33,11 @@ type Batch struct {
 	// series are ordered per series rather than per stream.
 	Stream uint64
 	// Series holds one entry per series with data in the record; Hashes[i]
-	// is Series[i].Labels.Hash().
-	Series []remote.Series
-	Hashes []uint64
+	// is Series[i].Labels.Hash() and Families[i] the name of its metric
+	// family as exposed ("" when unknown).
+	Series   []remote.Series
+	Hashes   []uint64
+	Families []string
 	// Dropped counts the samples whose series the Transform dropped.
 	Dropped int
 
@@ -45,7 +47,8 @@ type Batch struct {
 // Reset empties b, keeping its memory.
 func (b *Batch) Reset() {
 	clear(b.Series)
-	b.Stream, b.Series, b.Hashes, b.Dropped = 0, b.Series[:0], b.Hashes[:0], 0
+	clear(b.Families)
+	b.Stream, b.Series, b.Hashes, b.Families, b.Dropped = 0, b.Series[:0], b.Hashes[:0], b.Families[:0], 0
 	b.samples = b.samples[:0]
 }
 
@@ -58,6 +61,10 @@ type Decoder struct {
 	streams   map[uint64]*streamState
 	lb        labels.ScratchBuilder
 	idx       []uint32
+	tss       []int64
+	// entry maps a series index to its entry in the Batch being built, +1
+	// (0 = none yet); reset per record.
+	entry []int32
 }
 
 type streamState struct {
@@ -67,11 +74,13 @@ type streamState struct {
 }
 
 type seriesState struct {
-	lset labels.Labels // after the Transform
-	hash uint64
-	meta remote.Metadata
-	keep bool
-	prev uint64 // bits of the previous value
+	lset      labels.Labels // after the Transform
+	hash      uint64
+	meta      remote.Metadata
+	family    string
+	keep      bool
+	prev      uint64 // bits of the previous value
+	prevStart int64  // previous start timestamp
 }
 
 // NewDecoder returns a Decoder applying t (which may be nil) to every series.
@@ -142,6 +151,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 			d.lb.Add(name, value)
 		}
 		meta := remote.Metadata{Type: remote.MetricType(r.byte()), Help: r.string(), Unit: r.string()}
+		family := r.string()
 		if r.err != nil {
 			break
 		}
@@ -151,7 +161,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		st.series = append(st.series, seriesState{lset: lset, hash: lset.Hash(), meta: meta, keep: keep})
+		st.series = append(st.series, seriesState{lset: lset, hash: lset.Hash(), meta: meta, family: family, keep: keep})
 	}
 	n := r.count(1)
 	if r.err != nil {
@@ -187,13 +197,35 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 	if r.err != nil {
 		return fmt.Errorf("%w: values: %v", ErrMalformed, r.err)
 	}
-	// Timestamps follow the values; read them lazily per sample.
-	tsr := *r
+	// Per-sample timestamps, then start timestamps, follow the values.
+	tss := d.tss[:0]
+	if flags&flagTimestamps != 0 {
+		for range d.idx {
+			tss = append(tss, ts+r.varint())
+		}
+	}
+	d.tss = tss
+	starts := r.b
+	if flags&flagStarts != 0 {
+		// Parsed in the loop below, where the per-series base is known.
+		for range d.idx {
+			r.varint()
+		}
+		starts = starts[:len(starts)-len(r.b)]
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: timestamps: %v", ErrMalformed, r.err)
+	}
 	var firstSeries, firstSample int
 	if out != nil {
 		out.Stream = id
 		firstSeries, firstSample = len(out.Series), len(out.samples)
+		d.entry = d.entry[:0]
+		for range st.series {
+			d.entry = append(d.entry, 0)
+		}
 	}
+	sr := byteReader{b: starts}
 	for i, idx := range d.idx {
 		c := controls[i]
 		m := 8 - int(c>>4) - int(c&0x0f)
@@ -202,7 +234,12 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		mids = mids[m:]
 		t := ts
 		if flags&flagTimestamps != 0 {
-			t = ts + tsr.varint()
+			t = tss[i]
+		}
+		var start int64
+		if flags&flagStarts != 0 {
+			s.prevStart += sr.varint()
+			start = s.prevStart
 		}
 		if out == nil {
 			continue
@@ -211,12 +248,8 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 			out.Dropped++
 			continue
 		}
-		out.samples = append(out.samples, remote.Sample{Value: math.Float64frombits(s.prev), Timestamp: t})
-		out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.meta})
-		out.Hashes = append(out.Hashes, s.hash)
-	}
-	if tsr.err != nil {
-		return fmt.Errorf("%w: timestamps: %v", ErrMalformed, tsr.err)
+		out.samples = append(out.samples, remote.Sample{Value: math.Float64frombits(s.prev), Timestamp: t, StartTimestamp: start})
+		d.addEntry(out, s, idx)
 	}
 	if out != nil {
 		// Point each new series at its sample only now: appending to
@@ -225,6 +258,90 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 			k := firstSample + i - firstSeries
 			out.Series[i].Samples = out.samples[k : k+1 : k+1]
 		}
+	}
+	if flags&flagHistograms != 0 {
+		if err := d.decodeHistograms(r, st, ts, out); err != nil {
+			return err
+		}
+	}
+	if flags&flagExemplars != 0 {
+		if err := d.decodeExemplars(r, st, ts, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addEntry appends a Batch entry for series idx and remembers where it is,
+// so that exemplars of the same record can find it.
+func (d *Decoder) addEntry(out *Batch, s *seriesState, idx uint32) *remote.Series {
+	out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.meta})
+	out.Hashes = append(out.Hashes, s.hash)
+	out.Families = append(out.Families, s.family)
+	d.entry[idx] = int32(len(out.Series))
+	return &out.Series[len(out.Series)-1]
+}
+
+func (d *Decoder) decodeHistograms(r *byteReader, st *streamState, recTS int64, out *Batch) error {
+	n := r.count(4)
+	for i := 0; i < n; i++ {
+		idx := r.uvarint()
+		if r.err == nil && idx >= uint64(len(st.series)) {
+			return fmt.Errorf("%w: histogram of undefined series %d", ErrMalformed, idx)
+		}
+		ts, start, h, fh, err := readHistogram(r, recTS)
+		if err != nil {
+			return err
+		}
+		if out == nil {
+			continue
+		}
+		s := &st.series[idx]
+		if !s.keep {
+			out.Dropped++
+			continue
+		}
+		e := d.addEntry(out, s, uint32(idx))
+		e.Histograms = []remote.Histogram{{Timestamp: ts, StartTimestamp: start, H: h, FH: fh}}
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: histograms: %v", ErrMalformed, r.err)
+	}
+	return nil
+}
+
+func (d *Decoder) decodeExemplars(r *byteReader, st *streamState, recTS int64, out *Batch) error {
+	n := r.count(4)
+	for i := 0; i < n && r.err == nil; i++ {
+		idx := r.uvarint()
+		d.lb.Reset()
+		nl := r.count(2)
+		for j := 0; j < nl && r.err == nil; j++ {
+			d.lb.Add(r.string(), r.string())
+		}
+		v := r.f64()
+		ts := recTS + r.varint()
+		if r.err != nil {
+			break
+		}
+		if idx >= uint64(len(st.series)) {
+			return fmt.Errorf("%w: exemplar of undefined series %d", ErrMalformed, idx)
+		}
+		if out == nil || !st.series[idx].keep {
+			continue
+		}
+		d.lb.Sort()
+		ex := remote.Exemplar{Labels: d.lb.Labels(), Value: v, Timestamp: ts}
+		var e *remote.Series
+		if k := d.entry[idx]; k > 0 {
+			e = &out.Series[k-1]
+		} else {
+			e = d.addEntry(out, &st.series[idx], uint32(idx))
+		}
+		e.Exemplars = append(e.Exemplars, ex)
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: exemplars: %v", ErrMalformed, r.err)
 	}
 	return nil
 }

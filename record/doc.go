@@ -22,8 +22,9 @@
 //	field           encoding
 //	stream id       uvarint; unique per target within one ferry process
 //	sequence        uvarint; 0 on a keyframe, then 1, 2, ... per record
-//	flags           byte: bit 0 keyframe, bit 1 per-sample timestamps;
-//	                other bits must be zero in format version 1
+//	flags           byte: bit 0 keyframe, 1 per-sample timestamps,
+//	                2 start timestamps, 3 histograms, 4 exemplars;
+//	                bits 5-7 must be zero in this version
 //	timestamp       zigzag; milliseconds, the timestamp of every sample
 //	                unless per-sample timestamps are present
 //	definitions     uvarint count, then per new series (its index is the
@@ -31,8 +32,9 @@
 //	                  uvarint label count, then name and value strings,
 //	                  sorted by name;
 //	                  byte metric type (remote.MetricType);
-//	                  string help; string unit
-//	sample count    uvarint n
+//	                  string help; string unit;
+//	                  string metric family name as exposed ("" if unknown)
+//	sample count    uvarint n (float samples)
 //	runs            uvarint count, then per run: zigzag start (relative to
 //	                the end of the previous run, 0 at first) and uvarint
 //	                length. The runs list the series index of each of the n
@@ -43,8 +45,20 @@
 //	                the previous value being 0 for a newly defined series.
 //	                x == 0 is written as 0x80.
 //	value bytes     per sample, the 8-L-T middle bytes of x, big endian
-//	timestamps      present with flag bit 1: per sample, zigzag of
+//	timestamps      flag bit 1: per sample, zigzag of
 //	                (sample timestamp - record timestamp)
+//	start times     flag bit 2: per sample, zigzag of (start timestamp -
+//	                the series' previous start timestamp), the previous one
+//	                being 0 after a definition; a start timestamp of 0 means
+//	                unknown. Without the flag, samples have none and the
+//	                per-series base is unchanged.
+//	histograms      flag bit 3: uvarint count, then per native histogram
+//	                sample: uvarint series index and the histogram as laid
+//	                out in histogram.go (appendHistogram)
+//	exemplars       flag bit 4: uvarint count, then per exemplar: uvarint
+//	                series index, uvarint label count, name and value
+//	                strings, 8-byte little-endian float64 value, zigzag
+//	                (exemplar timestamp - record timestamp)
 //
 // The wal compresses the whole payload with zstd; the columns are laid out so
 // that it finds the runs of 0x80 control bytes of unchanged values.

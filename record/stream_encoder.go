@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ferrymetrics/ferry/remote"
@@ -22,7 +24,10 @@ const KeyframeInterval = 120
 const (
 	flagKeyframe   = 1 << 0
 	flagTimestamps = 1 << 1
-	knownFlags     = flagKeyframe | flagTimestamps
+	flagStarts     = 1 << 2
+	flagHistograms = 1 << 3
+	flagExemplars  = 1 << 4
+	knownFlags     = flagKeyframe | flagTimestamps | flagStarts | flagHistograms | flagExemplars
 )
 
 // Ref identifies a series defined in a StreamEncoder. It is valid until the
@@ -38,7 +43,7 @@ func (r Ref) index() uint32         { return uint32(r) }
 // records. Use it in a cycle:
 //
 //	enc.Begin(timestamp, log.ActiveSegment())
-//	for each sample: if !enc.Valid(ref) { ref = enc.Define(lset, meta) }; enc.Add(ref, v)
+//	for each sample: if !enc.Valid(ref) { ref = enc.Define(lset, family, meta) }; enc.Add(ref, v)
 //	data, n := enc.Finish()
 //	_, err := log.Append(wal.Entry{Kind: KindStream, Count: n, Data: data, Segment: enc.Segment()})
 //	enc.Done(err == nil)
@@ -52,19 +57,28 @@ type StreamEncoder struct {
 	seq      uint64 // sequence number of the next record
 	epoch    uint32 // incremented by every keyframe
 	needKey  bool   // the next record must be a keyframe
-	prev     []uint64
 	keyframe bool
+	// Per series index: bits of the previous value and the previous
+	// start timestamp, the bases of the XOR and delta codings.
+	prev      []uint64
+	prevStart []int64
 
 	// The record being built.
-	ts       int64
-	ndefs    int
-	defs     []byte
-	refs     []uint32
-	controls []byte
-	mids     []byte
-	tss      []int64 // per-sample timestamps, kept only when hasTs
-	hasTs    bool    // a sample of this record has its own timestamp
-	buf      []byte
+	ts        int64
+	ndefs     int
+	defs      []byte
+	refs      []uint32
+	controls  []byte
+	mids      []byte
+	tss       []int64 // per-sample timestamps, kept only when hasTs
+	hasTs     bool
+	starts    []int64 // per-sample start timestamps, kept only when hasStart
+	hasStart  bool
+	nhist     int
+	hists     []byte
+	nexemplar int
+	exemplars []byte
+	buf       []byte
 }
 
 // NewStreamEncoder returns an encoder for the stream with the given id.
@@ -81,13 +95,16 @@ func (e *StreamEncoder) Begin(ts int64, seg uint64) {
 	e.refs = e.refs[:0]
 	e.controls = e.controls[:0]
 	e.mids = e.mids[:0]
-	e.tss = e.tss[:0]
-	e.hasTs = false
+	e.tss, e.hasTs = e.tss[:0], false
+	e.starts, e.hasStart = e.starts[:0], false
+	e.nhist, e.hists = 0, e.hists[:0]
+	e.nexemplar, e.exemplars = 0, e.exemplars[:0]
 	e.keyframe = e.needKey || seg != e.seg || e.seq >= KeyframeInterval
 	if e.keyframe {
 		e.epoch++
 		e.seq = 0
 		e.prev = e.prev[:0]
+		e.prevStart = e.prevStart[:0]
 		e.seg = seg
 	}
 }
@@ -95,14 +112,17 @@ func (e *StreamEncoder) Begin(ts int64, seg uint64) {
 // Segment returns the segment the record being built must be appended to.
 func (e *StreamEncoder) Segment() uint64 { return e.seg }
 
-// Valid reports whether ref can be passed to Add in the current record.
+// Valid reports whether ref can be used in the current record.
 func (e *StreamEncoder) Valid(ref Ref) bool { return ref != 0 && ref.epoch() == e.epoch }
 
 // Define adds a series definition to the record and returns its Ref. lset
-// must be sorted and free of duplicate names, as labels.Labels are.
-func (e *StreamEncoder) Define(lset labels.Labels, meta remote.Metadata) Ref {
+// must be sorted and free of duplicate names, as labels.Labels are. family
+// is the name of the metric family the series belongs to, as exposed in
+// its TYPE or HELP line ("" if unknown); meta is the family's metadata.
+func (e *StreamEncoder) Define(lset labels.Labels, family string, meta remote.Metadata) Ref {
 	idx := uint32(len(e.prev))
 	e.prev = append(e.prev, 0)
+	e.prevStart = append(e.prevStart, 0)
 	e.ndefs++
 	b := e.defs
 	b = binary.AppendUvarint(b, uint64(lset.Len()))
@@ -113,11 +133,12 @@ func (e *StreamEncoder) Define(lset labels.Labels, meta remote.Metadata) Ref {
 	b = append(b, byte(meta.Type))
 	b = appendString(b, meta.Help)
 	b = appendString(b, meta.Unit)
+	b = appendString(b, family)
 	e.defs = b
 	return makeRef(e.epoch, idx)
 }
 
-// Add appends a sample at the record's timestamp.
+// Add appends a float sample at the record's timestamp.
 func (e *StreamEncoder) Add(ref Ref, v float64) {
 	if e.hasTs {
 		e.tss = append(e.tss, e.ts)
@@ -125,7 +146,7 @@ func (e *StreamEncoder) Add(ref Ref, v float64) {
 	e.add(ref, v)
 }
 
-// AddAt appends a sample with its own timestamp.
+// AddAt appends a float sample with its own timestamp.
 func (e *StreamEncoder) AddAt(ref Ref, ts int64, v float64) {
 	if !e.hasTs {
 		e.hasTs = true
@@ -144,10 +165,53 @@ func (e *StreamEncoder) add(ref Ref, v float64) {
 	e.prev[idx] = bits
 	e.refs = append(e.refs, idx)
 	e.controls, e.mids = appendXOR(e.controls, e.mids, x)
+	if e.hasStart {
+		e.starts = append(e.starts, 0)
+	}
 }
 
-// Finish returns the encoded record and its sample count. The slice is
-// valid until the next Begin.
+// SetStart sets the start (created) timestamp of the float sample added
+// last; samples without one have none.
+func (e *StreamEncoder) SetStart(st int64) {
+	if len(e.refs) == 0 {
+		return
+	}
+	if !e.hasStart {
+		e.hasStart = true
+		for range e.refs {
+			e.starts = append(e.starts, 0)
+		}
+	}
+	e.starts[len(e.starts)-1] = st
+}
+
+// AddHistogram appends a native histogram sample; exactly one of h and fh
+// is set. st is its start timestamp, 0 if unknown.
+func (e *StreamEncoder) AddHistogram(ref Ref, ts int64, h *histogram.Histogram, fh *histogram.FloatHistogram, st int64) {
+	e.nhist++
+	e.hists = binary.AppendUvarint(e.hists, uint64(ref.index()))
+	e.hists = appendHistogram(e.hists, e.ts, ts, st, h, fh)
+}
+
+// AddExemplar attaches an exemplar to the series ref in this record.
+func (e *StreamEncoder) AddExemplar(ref Ref, ex exemplar.Exemplar) {
+	e.nexemplar++
+	b := binary.AppendUvarint(e.exemplars, uint64(ref.index()))
+	b = binary.AppendUvarint(b, uint64(ex.Labels.Len()))
+	ex.Labels.Range(func(l labels.Label) {
+		b = appendString(b, l.Name)
+		b = appendString(b, l.Value)
+	})
+	b = appendF64(b, ex.Value)
+	ts := e.ts
+	if ex.HasTs {
+		ts = ex.Ts
+	}
+	e.exemplars = binary.AppendVarint(b, ts-e.ts)
+}
+
+// Finish returns the encoded record and the number of samples (float and
+// histogram) it holds. The slice is valid until the next Begin.
 func (e *StreamEncoder) Finish() ([]byte, uint32) {
 	b := e.buf[:0]
 	b = binary.AppendUvarint(b, e.id)
@@ -158,6 +222,15 @@ func (e *StreamEncoder) Finish() ([]byte, uint32) {
 	}
 	if e.hasTs {
 		flags |= flagTimestamps
+	}
+	if e.hasStart {
+		flags |= flagStarts
+	}
+	if e.nhist > 0 {
+		flags |= flagHistograms
+	}
+	if e.nexemplar > 0 {
+		flags |= flagExemplars
 	}
 	b = append(b, flags)
 	b = binary.AppendVarint(b, e.ts)
@@ -172,8 +245,23 @@ func (e *StreamEncoder) Finish() ([]byte, uint32) {
 			b = binary.AppendVarint(b, t-e.ts)
 		}
 	}
+	if e.hasStart {
+		for i, st := range e.starts {
+			idx := e.refs[i]
+			b = binary.AppendVarint(b, st-e.prevStart[idx])
+			e.prevStart[idx] = st
+		}
+	}
+	if e.nhist > 0 {
+		b = binary.AppendUvarint(b, uint64(e.nhist))
+		b = append(b, e.hists...)
+	}
+	if e.nexemplar > 0 {
+		b = binary.AppendUvarint(b, uint64(e.nexemplar))
+		b = append(b, e.exemplars...)
+	}
 	e.buf = b
-	return b, uint32(len(e.refs))
+	return b, uint32(len(e.refs) + e.nhist)
 }
 
 // Done reports whether the record returned by Finish was appended. After a

@@ -56,7 +56,7 @@ func (t *scrapeTarget) scrape(tb testing.TB, l *wal.Log, ts int64, vals map[int]
 				continue
 			}
 			if !t.enc.Valid(t.refs[i]) {
-				t.refs[i] = t.enc.Define(t.lset[i], t.meta)
+				t.refs[i] = t.enc.Define(t.lset[i], "node_cpu_seconds", t.meta)
 			}
 			t.enc.Add(t.refs[i], v)
 			want = append(want, sample{t.lset[i], ts, math.Float64bits(v)})
@@ -166,7 +166,7 @@ func TestExplicitTimestampsRoundTrip(t *testing.T) {
 	tg := newTarget(7, 3)
 	tg.enc.Begin(1000, l.ActiveSegment())
 	for i := range tg.lset {
-		tg.refs[i] = tg.enc.Define(tg.lset[i], tg.meta)
+		tg.refs[i] = tg.enc.Define(tg.lset[i], "node_cpu_seconds", tg.meta)
 	}
 	tg.enc.Add(tg.refs[0], 1)
 	tg.enc.AddAt(tg.refs[1], 900, 2)
@@ -274,7 +274,7 @@ func TestMalformedStreamRecordsAreErrorsNotPanics(t *testing.T) {
 	tg := newTarget(1, 20)
 	tg.enc.Begin(5, 1)
 	for i := range tg.lset {
-		tg.refs[i] = tg.enc.Define(tg.lset[i], tg.meta)
+		tg.refs[i] = tg.enc.Define(tg.lset[i], "node_cpu_seconds", tg.meta)
 		tg.enc.Add(tg.refs[i], float64(i)*1.5)
 	}
 	good, _ := tg.enc.Finish()
@@ -301,7 +301,7 @@ func FuzzDecodeStream(f *testing.F) {
 	tg := newTarget(1, 4)
 	tg.enc.Begin(5, 1)
 	for i := range tg.lset {
-		tg.refs[i] = tg.enc.Define(tg.lset[i], tg.meta)
+		tg.refs[i] = tg.enc.Define(tg.lset[i], "node_cpu_seconds", tg.meta)
 		tg.enc.AddAt(tg.refs[i], int64(i), float64(i))
 	}
 	good, _ := tg.enc.Finish()

@@ -10,9 +10,12 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/model/textparse"
@@ -36,12 +39,18 @@ const timestampTolerance = 2 * time.Millisecond
 
 var staleNaN = math.Float64frombits(value.StaleNaN)
 
-// scraped is one sample of the current scrape.
+// scraped is one sample of the current scrape: a float value, or a native
+// histogram when h or fh is set.
 type scraped struct {
 	e        *entry
 	t        int64
 	v        float64
-	explicit bool
+	st       int64 // start timestamp, 0 if unknown
+	explicit bool  // t was exposed, not the scrape time
+	h        *histogram.Histogram
+	fh       *histogram.FloatHistogram
+	// exemplars of the sample: l.exemplars[exFrom:exTo]
+	exFrom, exTo int32
 }
 
 // loop scrapes one target on its interval and appends every scrape to the
@@ -61,8 +70,9 @@ type loop struct {
 	enc     *record.StreamEncoder
 	st      *labels.SymbolTable
 	buf     bytes.Buffer
-	samples []scraped
-	created []*entry
+	samples   []scraped
+	exemplars []exemplar.Exemplar
+	created   []*entry
 	stale   []*entry
 	report  reportSeries
 	lastTS  int64
@@ -123,7 +133,7 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 	tsMs := ts.UnixMilli()
 
 	l.cache.begin()
-	l.samples, l.created = l.samples[:0], l.created[:0]
+	l.samples, l.created, l.exemplars = l.samples[:0], l.created[:0], l.exemplars[:0]
 	var res parseResult
 	err := l.limits()
 	if err == nil {
@@ -177,7 +187,11 @@ type parseResult struct {
 // not in the cache.
 func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, error) {
 	var res parseResult
-	opts := textparse.ParserOptions{}
+	opts := textparse.ParserOptions{
+		IgnoreNativeHistograms:                  !l.cfg.ScrapeNativeHistogramsEnabled(),
+		ConvertClassicHistogramsToNHCB:          l.cfg.ConvertClassicHistogramsToNHCBEnabled(),
+		KeepClassicOnClassicAndNativeHistograms: l.cfg.AlwaysScrapeClassicHistogramsEnabled(),
+	}
 	if l.cfg.ScrapeFallbackProtocol != "" {
 		opts.FallbackContentType = l.cfg.ScrapeFallbackProtocol.HeaderMediaType()
 	}
@@ -218,11 +232,19 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			if string(unit) != cur.meta.Unit {
 				cur.meta.Unit = string(unit)
 			}
-		case textparse.EntryHistogram:
-			res.scraped++
-			l.m.unsupported.Inc()
-		case textparse.EntrySeries:
-			series, tp, v := p.Series()
+		case textparse.EntrySeries, textparse.EntryHistogram:
+			var (
+				series []byte
+				tp     *int64
+				v      float64
+				h      *histogram.Histogram
+				fh     *histogram.FloatHistogram
+			)
+			if et == textparse.EntrySeries {
+				series, tp, v = p.Series()
+			} else {
+				series, tp, h, fh = p.Histogram()
+			}
 			res.scraped++
 			e, ok := c.entries[string(series)]
 			if !ok {
@@ -252,11 +274,32 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 				continue
 			}
 			e.lastIter = c.iter
-			s := scraped{e: e, t: ts, v: v}
+			s := scraped{e: e, t: ts, v: v, st: p.StartTimestamp()}
+			// The parser may reuse its histograms; the sample outlives
+			// the parse.
+			if h != nil {
+				s.h = h.Copy()
+			}
+			if fh != nil {
+				s.fh = fh.Copy()
+			}
 			if tp != nil && l.cfg.HonorTimestamps {
 				s.t, s.explicit = *tp, true
 			}
 			e.explicitTS = s.explicit && !l.cfg.TrackTimestampsStaleness
+			s.exFrom = int32(len(l.exemplars))
+			for {
+				var ex exemplar.Exemplar
+				if !p.Exemplar(&ex) {
+					break
+				}
+				if ex.Labels.Len() > 0 && utf8RuneCount(ex.Labels) <= exemplar.ExemplarMaxLabelSetLength {
+					l.exemplars = append(l.exemplars, ex)
+				} else {
+					l.m.badExemplars.Inc()
+				}
+			}
+			s.exTo = int32(len(l.exemplars))
 			l.samples = append(l.samples, s)
 			c.cur = append(c.cur, e)
 		}
@@ -266,6 +309,14 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 		return res, fmt.Errorf("sample_limit exceeded: %d samples, limit %d", len(l.samples), lim)
 	}
 	return res, nil
+}
+
+// utf8RuneCount counts the runes of an exemplar's label names and values,
+// which OpenMetrics limits to 128 together.
+func utf8RuneCount(ls labels.Labels) int {
+	n := 0
+	ls.Range(func(l labels.Label) { n += utf8.RuneCountInString(l.Name) + utf8.RuneCountInString(l.Value) })
+	return n
 }
 
 // familyOf finds the family a new series belongs to: the family whose
@@ -347,12 +398,22 @@ func (l *loop) commit(ts int64) (uint32, error) {
 	seg := l.app.ActiveSegment()
 	for attempt := 0; ; attempt++ {
 		l.enc.Begin(ts, seg)
-		for _, s := range l.samples {
+		for i := range l.samples {
+			s := &l.samples[i]
 			ref := l.ref(s.e)
-			if s.explicit {
+			switch {
+			case s.h != nil || s.fh != nil:
+				l.enc.AddHistogram(ref, s.t, s.h, s.fh, s.st)
+			case s.explicit:
 				l.enc.AddAt(ref, s.t, s.v)
-			} else {
+			default:
 				l.enc.Add(ref, s.v)
+			}
+			if s.st != 0 && s.h == nil && s.fh == nil {
+				l.enc.SetStart(s.st)
+			}
+			for _, ex := range l.exemplars[s.exFrom:s.exTo] {
+				l.enc.AddExemplar(ref, ex)
 			}
 		}
 		for _, e := range l.stale {
@@ -374,10 +435,11 @@ func (l *loop) commit(ts int64) (uint32, error) {
 func (l *loop) ref(e *entry) record.Ref {
 	if !l.enc.Valid(e.ref) {
 		var meta remote.Metadata
+		var family string
 		if e.fam != nil {
-			meta = e.fam.meta
+			meta, family = e.fam.meta, e.fam.name
 		}
-		e.ref = l.enc.Define(e.lset, meta)
+		e.ref = l.enc.Define(e.lset, family, meta)
 	}
 	return e.ref
 }

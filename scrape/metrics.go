@@ -9,7 +9,7 @@ type metrics struct {
 	exceededSampleLimit prometheus.Counter
 	exceededTargetLimit prometheus.Counter
 	duplicates          prometheus.Counter
-	unsupported         prometheus.Counter
+	badExemplars        prometheus.Counter
 	poolTargets         *prometheus.GaugeVec
 	pools               prometheus.Counter
 	appendFailures      prometheus.Counter
@@ -34,9 +34,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "prometheus_target_scrapes_sample_duplicate_timestamp_total",
 			Help: "Samples dropped because a scrape exposed their series twice.",
 		}),
-		unsupported: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ferry_scrape_unsupported_samples_total",
-			Help: "Scraped samples of a kind this ferry cannot forward yet (native histograms).",
+		badExemplars: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ferry_scrape_invalid_exemplars_total",
+			Help: "Exemplars dropped because their labels were empty or longer than OpenMetrics allows (128 runes).",
 		}),
 		poolTargets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "prometheus_target_scrape_pool_targets",
@@ -53,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.intervalLength, m.exceededSampleLimit, m.exceededTargetLimit, m.duplicates,
-			m.unsupported, m.poolTargets, m.pools, m.appendFailures)
+			m.badExemplars, m.poolTargets, m.pools, m.appendFailures)
 	}
 	return m
 }

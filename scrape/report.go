@@ -49,7 +49,7 @@ func (r *reportSeries) markStale() {
 func (r *reportSeries) encode(enc *record.StreamEncoder) {
 	for i := range r.lsets {
 		if !enc.Valid(r.refs[i]) {
-			r.refs[i] = enc.Define(r.lsets[i], reportDefs[i].meta)
+			r.refs[i] = enc.Define(r.lsets[i], reportDefs[i].name, reportDefs[i].meta)
 		}
 		enc.Add(r.refs[i], r.values[i])
 	}

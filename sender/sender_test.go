@@ -154,7 +154,7 @@ func (w *writer) scrape(t testing.TB, ts int64) int {
 			e.Begin(ts, w.log.ActiveSegment())
 			for s, ls := range w.sets[i] {
 				if !e.Valid(w.refs[i][s]) {
-					w.refs[i][s] = e.Define(ls, remote.Metadata{Type: remote.MetricTypeGauge, Help: "h"})
+					w.refs[i][s] = e.Define(ls, ls.Get("__name__"), remote.Metadata{Type: remote.MetricTypeGauge, Help: "h"})
 				}
 				e.Add(w.refs[i][s], float64(ts/1000)+float64(s))
 			}

@@ -66,16 +66,16 @@ type loop struct {
 	limits  func() error // non-nil error fails every scrape (target_limit)
 	now     func() time.Time
 
-	cache   *seriesCache
-	enc     *record.StreamEncoder
-	st      *labels.SymbolTable
-	buf     bytes.Buffer
+	cache     *seriesCache
+	enc       *record.StreamEncoder
+	st        *labels.SymbolTable
+	buf       bytes.Buffer
 	samples   []scraped
 	exemplars []exemplar.Exemplar
 	created   []*entry
-	stale   []*entry
-	report  reportSeries
-	lastTS  int64
+	stale     []*entry
+	report    reportSeries
+	lastTS    int64
 
 	cancel context.CancelFunc
 	done   chan struct{}

@@ -177,12 +177,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.scrape.Run(scrapeCtx, a.disc.Updates())
 
 	handler, err := web.NewHandler(web.Options{
-		Sources:      a.sources(),
+		Sources:      a.webSources(),
 		Gatherer:     a.reg,
 		EnableReload: a.opts.EnableLifecycle,
 		EnablePprof:  a.opts.EnablePprof,
 		Logger:       a.logger,
 		StartTime:    a.start,
+		Context:      ctx,
 	})
 	if err != nil {
 		stopScrape()
@@ -312,6 +313,7 @@ func (a *Agent) applySenders(cfg *config.Config) {
 		s, err := sender.New(sender.Options{
 			Name: rw.ID, Config: rw.RemoteWriteConfig, Compression: remoteEncoding(rw.Compression),
 			ExternalLabels: ext, Log: a.log, Metrics: a.sm, Logger: a.logger.With("component", "sender"),
+			RetryOnHTTP429: rw.RetryOnHTTP429,
 		})
 		if err != nil {
 			a.logger.Error("Cannot start destination", "remote_name", rw.ID, "err", err)

@@ -416,3 +416,24 @@ func TestLoadFileErrors(t *testing.T) {
 func TestEmptyAgentSectionsAreAcceptedAsInPrometheus(t *testing.T) {
 	mustLoad(t, "rule_files: []\nalerting: {}\nremote_read: []\n")
 }
+
+func TestRetryOnHTTP429DefaultsToRetryUnlessWrittenFalse(t *testing.T) {
+	cfg, err := Load([]byte(`
+remote_write:
+  - url: http://a/api/v1/write
+  - url: http://b/api/v1/write
+    queue_config:
+      retry_on_http_429: false
+  - url: http://c/api/v1/write
+    queue_config:
+      retry_on_http_429: true
+      max_shards: 5
+`), ".", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []bool{cfg.RemoteWrite[0].RetryOnHTTP429, cfg.RemoteWrite[1].RetryOnHTTP429, cfg.RemoteWrite[2].RetryOnHTTP429}
+	if got[0] != true || got[1] != false || got[2] != true {
+		t.Fatalf("RetryOnHTTP429 = %v, want [true false true]", got)
+	}
+}

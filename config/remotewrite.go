@@ -26,6 +26,11 @@ type RemoteWrite struct {
 	// Compression is the body encoding the sender tries first:
 	// CompressionSnappy or CompressionZstd (ferry extension `compression`).
 	Compression string
+
+	// RetryOnHTTP429 says whether responses with status 429 are retried.
+	// Prometheus drops the data by default; ferry retries (honouring
+	// Retry-After) unless queue_config sets retry_on_http_429: false.
+	RetryOnHTTP429 bool
 }
 
 // Body encodings of remote-write requests.
@@ -88,8 +93,12 @@ func buildRemoteWrite(cfgs []*promconfig.RemoteWriteConfig, items []rwItem) ([]R
 			x.init(rw)
 		}
 		line := 0
+		rw.RetryOnHTTP429 = true
 		if i < len(items) {
 			line = items[i].line
+			if items[i].retry429Set {
+				rw.RetryOnHTTP429 = c.QueueConfig.RetryOnRateLimit
+			}
 			for _, e := range items[i].ext {
 				if e.null {
 					continue

@@ -34,6 +34,10 @@ type layout struct {
 type rwItem struct {
 	line int // line of the item's first key
 	ext  []extValue
+	// retry429Set records whether queue_config.retry_on_http_429 is
+	// written in the entry, so that ferry's default (retry) applies only
+	// when it is not.
+	retry429Set bool
 }
 
 // extValue is a ferry extension key found in a remote_write item.
@@ -164,6 +168,9 @@ func (l *layout) remoteWriteItem(n *yaml.Node, siblings []*yaml.Node, done []rwI
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == "queue_config" {
+			item.retry429Set = hasKey(v, "retry_on_http_429")
+		}
 		if k.Kind != yaml.ScalarNode || lookupExtension(k.Value) == nil {
 			continue
 		}
@@ -328,4 +335,20 @@ func (l *layout) ferryText() []byte {
 		b.Write(ln.eol)
 	}
 	return b.Bytes()
+}
+
+// hasKey reports whether the mapping n (following an alias) has key.
+func hasKey(n *yaml.Node, key string) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,8 @@ package record
 import (
 	"fmt"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/ferrymetrics/ferry/remote"
 )
 
@@ -34,8 +36,12 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 			out.Dropped += len(s.Samples) + len(s.Histograms)
 			continue
 		}
+		if d.OnMetadata != nil && !s.Metadata.IsZero() {
+			d.OnMetadata(s.Labels.Get(labels.MetricName), s.Metadata)
+		}
 		out.Series = append(out.Series, s)
 		out.Hashes = append(out.Hashes, s.Labels.Hash())
+		out.Families = append(out.Families, "")
 	}
 	return nil
 }

@@ -57,11 +57,16 @@ func (b *Batch) Reset() {
 // concurrent use.
 type Decoder struct {
 	transform Transform
-	seg       uint64
-	streams   map[uint64]*streamState
-	lb        labels.ScratchBuilder
-	idx       []uint32
-	tss       []int64
+	// OnMetadata, when set, is called with the metadata of every series
+	// definition that carries some: once per definition for scrape
+	// streams, once per series for received batches. family is the
+	// metric family name as exposed, or the metric name when unknown.
+	OnMetadata func(family string, m remote.Metadata)
+	seg        uint64
+	streams    map[uint64]*streamState
+	lb         labels.ScratchBuilder
+	idx        []uint32
+	tss        []int64
 	// entry maps a series index to its entry in the Batch being built, +1
 	// (0 = none yet); reset per record.
 	entry []int32
@@ -162,6 +167,12 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 			lset, keep = d.transform(lset)
 		}
 		st.series = append(st.series, seriesState{lset: lset, hash: lset.Hash(), meta: meta, family: family, keep: keep})
+		if d.OnMetadata != nil && keep && !meta.IsZero() {
+			if family == "" {
+				family = lset.Get(labels.MetricName)
+			}
+			d.OnMetadata(family, meta)
+		}
 	}
 	n := r.count(1)
 	if r.err != nil {

@@ -67,4 +67,19 @@
 //
 // The payload is a Remote-Write 2.0 request (io.prometheus.write.v2.Request)
 // as encoded by package remote, self-contained and decodable on its own.
+//
+// The receiver ends every payload with one more protobuf field that RW2
+// does not define, the tenant the data was received for (AppendBatchTenant,
+// BatchTenant):
+//
+//	field           encoding
+//	tag             uvarint (1000 << 3 | 2) = 0xc2 0x3e
+//	tenant          uvarint length, then that many bytes of UTF-8
+//	                (at most MaxTenantLen); empty when the request named
+//	                no tenant
+//
+// RW2 decoders skip the field as unknown, so payloads without it (written
+// before it existed) and decoders that ignore it both keep working. Only the
+// last occurrence counts: a client that put field 1000 in the request it
+// sent cannot pick the tenant of its data.
 package record

@@ -41,6 +41,8 @@ type client struct {
 	headers map[string]string
 	timeout time.Duration
 	now     func() time.Time
+	// retry429 retries 429 responses; otherwise they are final.
+	retry429 bool
 }
 
 // send performs one request. body is already compressed with enc.
@@ -83,6 +85,8 @@ func (c *client) send(ctx context.Context, body []byte, msg remote.Message, enc 
 		return a
 	case code == http.StatusUnsupportedMediaType:
 		a.result = resultUnsupported
+	case code == http.StatusTooManyRequests && !c.retry429:
+		a.result = resultRejected
 	case code == http.StatusTooManyRequests || code/100 == 5:
 		a.result = resultRetry
 		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())

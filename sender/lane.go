@@ -115,6 +115,9 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 	l.bo.reset()
 	for {
 		msg, enc := s.protocol()
+		if !l.prepare(msg) {
+			return true // nothing left to send
+		}
 		if msg == remote.MessageV2 {
 			l.pb = remote.AppendV2(l.pb[:0], &l.req, &l.st)
 		} else {
@@ -131,7 +134,7 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 		s.m.bytesTotal.Add(float64(len(l.comp)))
 		switch a.result {
 		case resultOK:
-			s.delivered(l.n, a, msg)
+			s.delivered(countRequest(l.req.Series), a, msg)
 			return true
 		case resultUnsupported:
 			if s.fallBack(msg, enc, a.err) {
@@ -156,4 +159,28 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 			}
 		}
 	}
+}
+
+// prepare drops from the batch what cannot or must not be sent in msg right
+// now: data older than sample_age_limit (checked before every attempt, so a
+// long outage ages data out as configured), custom-bucket histograms over
+// Remote-Write 1.0, and per-series metadata when metadata_config.send is
+// off. Everything dropped is counted. It reports whether anything is left.
+func (l *lane) prepare(msg remote.Message) bool {
+	s := l.s
+	if lim := s.cfg.sampleAgeLimit; lim > 0 {
+		if d := filterTooOld(l.req.Series, time.Now().Add(-lim).UnixMilli()); d.any() {
+			s.m.dropped(d, "too_old")
+		}
+	}
+	if msg == remote.MessageV1 {
+		if n := filterCustomBuckets(l.req.Series); n > 0 {
+			s.m.dropped(dropCounts{histograms: n}, "nhcb_unsupported_by_rw1")
+		}
+	}
+	if !s.cfg.sendMetadata {
+		stripMetadata(l.req.Series)
+	}
+	c := countRequest(l.req.Series)
+	return c.Samples+c.Histograms+c.Exemplars > 0
 }

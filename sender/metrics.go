@@ -24,6 +24,12 @@ type Metrics struct {
 	shardsDesired    *prometheus.GaugeVec
 	maxSamplesPerReq *prometheus.GaugeVec
 	undecodable      *prometheus.CounterVec
+	histogramsTotal  *prometheus.CounterVec
+	exemplarsTotal   *prometheus.CounterVec
+	histogramsDrop   *prometheus.CounterVec
+	exemplarsDrop    *prometheus.CounterVec
+	metadataTotal    *prometheus.CounterVec
+	metadataFailed   *prometheus.CounterVec
 }
 
 const (
@@ -79,6 +85,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		maxSamplesPerReq: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "prometheus_remote_storage_max_samples_per_send", Help: "Configured max_samples_per_send.",
 		}, rl),
+		histogramsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_remote_storage_histograms_total", Help: "Native histogram samples sent and acknowledged.",
+		}, rl),
+		exemplarsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_remote_storage_exemplars_total", Help: "Exemplars sent and acknowledged.",
+		}, rl),
+		histogramsDrop: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_remote_storage_histograms_dropped_total", Help: "Native histogram samples not sent on purpose, by reason.",
+		}, []string{labelRemote, labelURL, "reason"}),
+		exemplarsDrop: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_remote_storage_exemplars_dropped_total", Help: "Exemplars not sent on purpose, by reason.",
+		}, []string{labelRemote, labelURL, "reason"}),
+		metadataTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_remote_storage_metadata_total", Help: "Metric family metadata entries sent (Remote-Write 1.0).",
+		}, rl),
+		metadataFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "prometheus_remote_storage_metadata_failed_total", Help: "Metric family metadata entries that could not be sent.",
+		}, rl),
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_remote_undecodable_samples_total", Help: "Samples in log records that could not be decoded (corruption), so never sent.",
 		}, rl),
@@ -86,7 +110,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.samplesTotal, m.samplesFailed, m.samplesRetried, m.samplesDropped, m.samplesPending,
 			m.bytesTotal, m.requests, m.batchDuration, m.highestSent, m.shards, m.shardsMin, m.shardsMax,
-			m.shardsDesired, m.maxSamplesPerReq, m.undecodable)
+			m.shardsDesired, m.maxSamplesPerReq, m.undecodable, m.histogramsTotal, m.exemplarsTotal,
+			m.histogramsDrop, m.exemplarsDrop, m.metadataTotal, m.metadataFailed)
 	}
 	return m
 }
@@ -97,7 +122,8 @@ func (m *Metrics) forget(name, url string) {
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.samplesTotal, m.samplesFailed, m.samplesRetried, m.samplesDropped, m.samplesPending,
 		m.bytesTotal, m.requests, m.batchDuration, m.highestSent, m.shards, m.shardsMin, m.shardsMax,
-		m.shardsDesired, m.maxSamplesPerReq, m.undecodable,
+		m.shardsDesired, m.maxSamplesPerReq, m.undecodable, m.histogramsTotal, m.exemplarsTotal,
+		m.histogramsDrop, m.exemplarsDrop, m.metadataTotal, m.metadataFailed,
 	} {
 		v.DeletePartialMatch(l)
 	}
@@ -106,6 +132,9 @@ func (m *Metrics) forget(name, url string) {
 // destMetrics are one destination's metrics, resolved once.
 type destMetrics struct {
 	samplesTotal, samplesFailed, samplesRetried, bytesTotal, undecodable prometheus.Counter
+	histogramsTotal, exemplarsTotal, metadataTotal, metadataFailed       prometheus.Counter
+	all                                                                  *Metrics
+	name, url                                                            string
 	droppedRelabel, droppedAge                                           prometheus.Counter
 	reqOK, reqRetry, reqRejected                                         prometheus.Counter
 	pending, highestSent                                                 prometheus.Gauge
@@ -120,18 +149,36 @@ func (m *Metrics) forDest(name, url string, minLanes, maxLanes, maxPerSend int) 
 	m.shardsMax.WithLabelValues(v...).Set(float64(maxLanes))
 	m.maxSamplesPerReq.WithLabelValues(v...).Set(float64(maxPerSend))
 	return &destMetrics{
-		samplesTotal:   m.samplesTotal.WithLabelValues(v...),
-		samplesFailed:  m.samplesFailed.WithLabelValues(v...),
-		samplesRetried: m.samplesRetried.WithLabelValues(v...),
-		bytesTotal:     m.bytesTotal.WithLabelValues(v...),
-		undecodable:    m.undecodable.WithLabelValues(v...),
-		droppedRelabel: m.samplesDropped.WithLabelValues(name, url, "write_relabel"),
-		droppedAge:     m.samplesDropped.WithLabelValues(name, url, "too_old"),
-		reqOK:          m.requests.WithLabelValues(name, url, "ok"),
-		reqRetry:       m.requests.WithLabelValues(name, url, "retry"),
-		reqRejected:    m.requests.WithLabelValues(name, url, "rejected"),
-		pending:        m.samplesPending.WithLabelValues(v...),
-		highestSent:    m.highestSent.WithLabelValues(v...),
-		batchDuration:  m.batchDuration.WithLabelValues(v...),
+		all: m, name: name, url: url,
+		histogramsTotal: m.histogramsTotal.WithLabelValues(v...),
+		exemplarsTotal:  m.exemplarsTotal.WithLabelValues(v...),
+		metadataTotal:   m.metadataTotal.WithLabelValues(v...),
+		metadataFailed:  m.metadataFailed.WithLabelValues(v...),
+		samplesTotal:    m.samplesTotal.WithLabelValues(v...),
+		samplesFailed:   m.samplesFailed.WithLabelValues(v...),
+		samplesRetried:  m.samplesRetried.WithLabelValues(v...),
+		bytesTotal:      m.bytesTotal.WithLabelValues(v...),
+		undecodable:     m.undecodable.WithLabelValues(v...),
+		droppedRelabel:  m.samplesDropped.WithLabelValues(name, url, "write_relabel"),
+		droppedAge:      m.samplesDropped.WithLabelValues(name, url, "too_old"),
+		reqOK:           m.requests.WithLabelValues(name, url, "ok"),
+		reqRetry:        m.requests.WithLabelValues(name, url, "retry"),
+		reqRejected:     m.requests.WithLabelValues(name, url, "rejected"),
+		pending:         m.samplesPending.WithLabelValues(v...),
+		highestSent:     m.highestSent.WithLabelValues(v...),
+		batchDuration:   m.batchDuration.WithLabelValues(v...),
+	}
+}
+
+// dropped counts what was not sent on purpose, by kind and reason.
+func (d *destMetrics) dropped(c dropCounts, reason string) {
+	if c.samples > 0 {
+		d.all.samplesDropped.WithLabelValues(d.name, d.url, reason).Add(float64(c.samples))
+	}
+	if c.histograms > 0 {
+		d.all.histogramsDrop.WithLabelValues(d.name, d.url, reason).Add(float64(c.histograms))
+	}
+	if c.exemplars > 0 {
+		d.all.exemplarsDrop.WithLabelValues(d.name, d.url, reason).Add(float64(c.exemplars))
 	}
 }

@@ -33,6 +33,10 @@ type Options struct {
 	Log            *wal.Log
 	Metrics        *Metrics
 	Logger         *slog.Logger
+	// RetryOnHTTP429 retries requests answered with 429 (honouring
+	// Retry-After); otherwise their data is dropped and counted, as in
+	// Prometheus' default.
+	RetryOnHTTP429 bool
 	// Client replaces the HTTP client built from Config, for tests.
 	Client *http.Client
 }
@@ -45,6 +49,12 @@ type settings struct {
 	batchDeadline     time.Duration
 	minBackoff        time.Duration
 	maxBackoff        time.Duration
+	sampleAgeLimit    time.Duration
+	sendExemplars     bool
+	sendHistograms    bool
+	sendMetadata      bool
+	metadataInterval  time.Duration
+	metadataPerSend   int
 }
 
 // Sender delivers the log to one destination. See the package doc.
@@ -59,8 +69,9 @@ type Sender struct {
 	r      *wal.Reader
 	dec    *record.Decoder
 
-	tracker *tracker
-	lanes   []*lane
+	tracker  *tracker
+	lanes    []*lane
+	families familyTable
 
 	mu       sync.Mutex
 	msg      remote.Message
@@ -91,6 +102,18 @@ func New(opts Options) (*Sender, error) {
 		batchDeadline:     time.Duration(q.BatchSendDeadline),
 		minBackoff:        time.Duration(q.MinBackoff),
 		maxBackoff:        time.Duration(q.MaxBackoff),
+		sampleAgeLimit:    time.Duration(q.SampleAgeLimit),
+		sendExemplars:     cfg.SendExemplars,
+		sendHistograms:    cfg.SendNativeHistograms,
+		sendMetadata:      cfg.MetadataConfig.Send,
+		metadataInterval:  time.Duration(cfg.MetadataConfig.SendInterval),
+		metadataPerSend:   cfg.MetadataConfig.MaxSamplesPerSend,
+	}
+	if st.metadataInterval <= 0 {
+		st.metadataInterval = time.Minute
+	}
+	if st.metadataPerSend <= 0 {
+		st.metadataPerSend = 500
 	}
 	if st.batchDeadline <= 0 {
 		st.batchDeadline = 5 * time.Second
@@ -125,7 +148,7 @@ func New(opts Options) (*Sender, error) {
 		logger: logger.With("remote_name", opts.Name, "url", url),
 		m:      opts.Metrics.forDest(opts.Name, url, st.lanes, max(q.MaxShards, st.lanes), st.maxSamplesPerSend),
 		all:    opts.Metrics,
-		client: &client{http: hc, url: url, headers: cfg.Headers, timeout: time.Duration(cfg.RemoteTimeout), now: time.Now},
+		client: &client{http: hc, url: url, headers: cfg.Headers, timeout: time.Duration(cfg.RemoteTimeout), now: time.Now, retry429: opts.RetryOnHTTP429},
 		r:      r,
 		dec:    record.NewDecoder(newTransform(opts.ExternalLabels, cfg.WriteRelabelConfigs)),
 		msg:    msg, enc: enc,
@@ -133,6 +156,9 @@ func New(opts Options) (*Sender, error) {
 	}
 	if s.client.timeout <= 0 {
 		s.client.timeout = 30 * time.Second
+	}
+	if st.sendMetadata {
+		s.dec.OnMetadata = s.families.note
 	}
 	// Capacity is per lane, as Prometheus' is per shard.
 	s.tracker = newTracker(r, st.capacity*st.lanes, func(t int64) {
@@ -160,6 +186,13 @@ func (s *Sender) Start() {
 		}(l)
 	}
 	go s.readLoop(readCtx)
+	if s.cfg.sendMetadata {
+		s.lanesDone.Add(1)
+		go func() {
+			defer s.lanesDone.Done()
+			s.metadataLoop(readCtx)
+		}()
+	}
 }
 
 // Stop stops reading the log, gives the lanes up to timeout to send what
@@ -225,6 +258,9 @@ func (s *Sender) readLoop(ctx context.Context) {
 		if b.Dropped > 0 {
 			s.m.droppedRelabel.Add(float64(b.Dropped))
 		}
+		if d := filterByConfig(b.Series, s.cfg.sendExemplars, s.cfg.sendHistograms); d.any() {
+			s.m.dropped(d, "disabled_by_config")
+		}
 		pieces := s.split(&b)
 		n := 0
 		for _, p := range pieces {
@@ -265,7 +301,10 @@ func (s *Sender) split(b *record.Batch) []*piece {
 		var cur *piece
 		for i := range b.Series {
 			ser := &b.Series[i]
-			if cur == nil || cur.n+len(ser.Samples) > limit && cur.n > 0 {
+			if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 {
+				continue
+			}
+			if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
 				cur = &piece{}
 				pieces = append(pieces, cur)
 			}
@@ -277,8 +316,11 @@ func (s *Sender) split(b *record.Batch) []*piece {
 	for i := range b.Series {
 		ser := &b.Series[i]
 		ln := int(b.Hashes[i] % uint64(len(s.lanes)))
+		if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 {
+			continue
+		}
 		cur := byLane[ln]
-		if cur == nil || cur.n+len(ser.Samples) > limit && cur.n > 0 {
+		if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
 			cur = &piece{}
 			byLane[ln] = cur
 			pieces = append(pieces, cur)
@@ -292,9 +334,11 @@ func (s *Sender) split(b *record.Batch) []*piece {
 func (p *piece) add(s *remote.Series, h uint64) {
 	c := *s
 	c.Samples = append([]remote.Sample(nil), s.Samples...)
+	c.Histograms = append([]remote.Histogram(nil), s.Histograms...)
+	c.Exemplars = append([]remote.Exemplar(nil), s.Exemplars...)
 	p.series = append(p.series, c)
 	p.hashes = append(p.hashes, h)
-	p.n += len(s.Samples)
+	p.n += len(s.Samples) + len(s.Histograms)
 }
 
 // protocol returns the message and encoding to send with now.
@@ -326,17 +370,24 @@ func (s *Sender) fallBack(msg remote.Message, enc remote.Encoding, why error) bo
 	return true
 }
 
-func (s *Sender) delivered(n int, a attempt, msg remote.Message) {
+// delivered accounts for an acknowledged request carrying c. An RW2
+// receiver that reports writing less than it was sent counts the
+// difference as failed: a partial write is never silent.
+func (s *Sender) delivered(c remote.Counts, a attempt, msg remote.Message) {
 	s.m.reqOK.Inc()
-	written := n
-	if msg == remote.MessageV2 && a.hasWritten && a.written.Samples < n {
-		written = a.written.Samples
-		s.m.samplesFailed.Add(float64(n - written))
-		s.failed.Add(int64(n - written))
-		s.noteErr(fmt.Errorf("destination wrote %d of %d samples", written, n))
+	w := c
+	if msg == remote.MessageV2 && a.hasWritten {
+		w = remote.Counts{Samples: min(c.Samples, a.written.Samples), Histograms: min(c.Histograms, a.written.Histograms), Exemplars: min(c.Exemplars, a.written.Exemplars)}
+		if lost := (c.Samples - w.Samples) + (c.Histograms - w.Histograms); lost > 0 {
+			s.m.samplesFailed.Add(float64(lost))
+			s.failed.Add(int64(lost))
+			s.noteErr(fmt.Errorf("destination wrote %d of %d samples and %d of %d histograms", w.Samples, c.Samples, w.Histograms, c.Histograms))
+		}
 	}
-	s.m.samplesTotal.Add(float64(written))
-	s.sent.Add(int64(written))
+	s.m.samplesTotal.Add(float64(w.Samples))
+	s.m.histogramsTotal.Add(float64(w.Histograms))
+	s.m.exemplarsTotal.Add(float64(w.Exemplars))
+	s.sent.Add(int64(w.Samples + w.Histograms))
 }
 
 func (s *Sender) rejected(n int, err error) {

@@ -40,10 +40,13 @@ type receiver struct {
 	rw1Only bool
 	seen    []*http.Request
 	srv     *httptest.Server
+
+	histograms, exemplars, nhcb int
+	seriesMeta, familyMeta      map[string]remote.Metadata
 }
 
 func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{samples: map[string][]remote.Sample{}}
+	rc := &receiver{samples: map[string][]remote.Sample{}, seriesMeta: map[string]remote.Metadata{}, familyMeta: map[string]remote.Metadata{}}
 	rc.srv = httptest.NewServer(rc)
 	t.Cleanup(rc.srv.Close)
 	return rc
@@ -97,6 +100,19 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, s := range req.Series {
 		k := s.Labels.String()
 		rc.samples[k] = append(rc.samples[k], s.Samples...)
+		rc.histograms += len(s.Histograms)
+		rc.exemplars += len(s.Exemplars)
+		for _, h := range s.Histograms {
+			if h.FH != nil && h.FH.Schema == -53 {
+				rc.nhcb++
+			}
+		}
+		if !s.Metadata.IsZero() {
+			rc.seriesMeta[s.Labels.Get("__name__")] = s.Metadata
+		}
+	}
+	for _, m := range req.FamilyMetadata {
+		rc.familyMeta[m.MetricFamilyName] = m.Metadata
 	}
 	if msg == remote.MessageV2 {
 		remote.SetWrittenHeaders(w.Header(), req.Count())
@@ -275,33 +291,67 @@ func TestServerErrorsAreRetriedUntilDelivered(t *testing.T) {
 }
 
 func TestTooManyRequestsIsRetriedHonouringRetryAfter(t *testing.T) {
+	for name, retryAfter := range map[string]func() string{
+		"seconds": func() string { return "1" },
+		// HTTP dates have whole seconds: 3s ahead is at least 2s ahead.
+		"http-date": func() string { return time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			rc := newReceiver(t)
+			var mu sync.Mutex
+			var first, second time.Time
+			rc.fail = func(*http.Request) (int, http.Header) {
+				mu.Lock()
+				defer mu.Unlock()
+				if first.IsZero() {
+					first = time.Now()
+					return http.StatusTooManyRequests, http.Header{"Retry-After": {retryAfter()}}
+				}
+				if second.IsZero() {
+					second = time.Now()
+				}
+				return 0, nil
+			}
+			l := openLog(t, t.TempDir())
+			defer l.Close()
+			s := startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{RetryOnHTTP429: true})
+			w := newWriter(l, 1, 5)
+			want := w.scrape(t, 1000)
+			require.Eventually(t, func() bool { return rc.total() >= want }, 10*time.Second, 10*time.Millisecond)
+			s.Stop(time.Second)
+			mu.Lock()
+			defer mu.Unlock()
+			// Correctness, not speed: the retry must not come before the
+			// time the destination asked for.
+			require.GreaterOrEqual(t, second.Sub(first), 900*time.Millisecond, "Retry-After honoured")
+			require.Zero(t, s.Status().Failed)
+		})
+	}
+}
+
+func TestTooManyRequestsIsDroppedAndCountedWhenRetryIsOff(t *testing.T) {
 	rc := newReceiver(t)
 	var mu sync.Mutex
-	var first time.Time
+	limited := true
 	rc.fail = func(*http.Request) (int, http.Header) {
 		mu.Lock()
 		defer mu.Unlock()
-		if first.IsZero() {
-			first = time.Now()
-			return http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}}
+		if limited {
+			limited = false
+			return http.StatusTooManyRequests, nil
 		}
 		return 0, nil
 	}
 	l := openLog(t, t.TempDir())
 	defer l.Close()
-	s := startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{})
+	s := startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{RetryOnHTTP429: false})
 	w := newWriter(l, 1, 5)
-	want := w.scrape(t, 1000)
-	require.Eventually(t, func() bool { return rc.total() >= want }, 10*time.Second, 10*time.Millisecond)
+	w.scrape(t, 1000)
+	require.Eventually(t, func() bool { return s.Status().Failed == 5 }, 10*time.Second, 10*time.Millisecond)
+	w.scrape(t, 2000)
+	require.Eventually(t, func() bool { return rc.total() >= 5 }, 10*time.Second, 10*time.Millisecond)
 	s.Stop(time.Second)
-	rc.mu.Lock()
-	second := rc.seen[1]
-	rc.mu.Unlock()
-	_ = second
-	mu.Lock()
-	waited := time.Since(first)
-	mu.Unlock()
-	require.GreaterOrEqual(t, waited, 990*time.Millisecond, "Retry-After: 1 was honoured")
+	checkInOrderOnce(t, rc.snapshot(), 5, []int64{2000})
 }
 
 func TestClientErrorsDropTheBatchCountItAndMoveOn(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 // max_samples_per_send samples, owned by the piece.
 type piece struct {
 	f      *inflight
+	lane   int
+	slots  []uint16 // routing slots held in flight by the piece
 	series []remote.Series
 	hashes []uint64
 	n      int
@@ -25,7 +27,7 @@ type lane struct {
 
 	req    remote.Request
 	index  map[uint64]int // series hash -> index in req.Series
-	owners []*inflight    // one entry per piece in the batch
+	pieces []*piece       // the pieces merged into the batch
 	n      int            // samples in the batch
 	pb     []byte
 	comp   []byte
@@ -86,26 +88,27 @@ func (l *lane) add(p *piece) {
 		l.index[h] = len(l.req.Series)
 		l.req.Series = append(l.req.Series, *s)
 	}
-	l.owners = append(l.owners, p.f)
+	l.pieces = append(l.pieces, p)
 	l.n += p.n
 }
 
 // flush sends the batch until it is acknowledged or rejected for good, then
 // marks its records' pieces done.
 func (l *lane) flush(ctx context.Context) {
-	if len(l.owners) == 0 {
+	if len(l.pieces) == 0 {
 		return
 	}
 	if l.n > 0 && !l.sendBatch(ctx) {
 		return // stopped: the records stay uncommitted and are sent again after a restart
 	}
-	for _, f := range l.owners {
-		l.s.tracker.done(f)
+	for _, p := range l.pieces {
+		l.s.router.release(p.slots)
+		l.s.tracker.done(p.f)
 	}
 	clear(l.req.Series)
-	clear(l.owners)
+	clear(l.pieces)
 	clear(l.index)
-	l.req.Series, l.owners, l.n = l.req.Series[:0], l.owners[:0], 0
+	l.req.Series, l.pieces, l.n = l.req.Series[:0], l.pieces[:0], 0
 }
 
 // sendBatch encodes and sends the batch, retrying as the protocol allows.
@@ -130,7 +133,9 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 		}
 		start := time.Now()
 		a := s.client.send(ctx, l.comp, msg, enc)
-		s.m.batchDuration.Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		s.load.sendNanos.Add(int64(took))
+		s.m.batchDuration.Observe(took.Seconds())
 		s.m.bytesTotal.Add(float64(len(l.comp)))
 		switch a.result {
 		case resultOK:

@@ -137,7 +137,7 @@ type destMetrics struct {
 	name, url                                                            string
 	droppedRelabel, droppedAge                                           prometheus.Counter
 	reqOK, reqRetry, reqRejected                                         prometheus.Counter
-	pending, highestSent                                                 prometheus.Gauge
+	pending, highestSent, shards, shardsDesired                          prometheus.Gauge
 	batchDuration                                                        prometheus.Observer
 }
 
@@ -165,6 +165,8 @@ func (m *Metrics) forDest(name, url string, minLanes, maxLanes, maxPerSend int) 
 		reqRetry:        m.requests.WithLabelValues(name, url, "retry"),
 		reqRejected:     m.requests.WithLabelValues(name, url, "rejected"),
 		pending:         m.samplesPending.WithLabelValues(v...),
+		shards:          m.shards.WithLabelValues(v...),
+		shardsDesired:   m.shardsDesired.WithLabelValues(v...),
 		highestSent:     m.highestSent.WithLabelValues(v...),
 		batchDuration:   m.batchDuration.WithLabelValues(v...),
 	}

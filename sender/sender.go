@@ -39,11 +39,14 @@ type Options struct {
 	RetryOnHTTP429 bool
 	// Client replaces the HTTP client built from Config, for tests.
 	Client *http.Client
+	// resizeInterval overrides how often lanes are resized, for tests.
+	resizeInterval time.Duration
 }
 
 // settings are the queue settings a Sender runs with.
 type settings struct {
-	lanes             int
+	minLanes          int
+	maxLanes          int
 	capacity          int
 	maxSamplesPerSend int
 	batchDeadline     time.Duration
@@ -55,6 +58,7 @@ type settings struct {
 	sendMetadata      bool
 	metadataInterval  time.Duration
 	metadataPerSend   int
+	resizeInterval    time.Duration
 }
 
 // Sender delivers the log to one destination. See the package doc.
@@ -71,6 +75,8 @@ type Sender struct {
 
 	tracker  *tracker
 	lanes    []*lane
+	router   *router
+	load     load
 	families familyTable
 
 	mu       sync.Mutex
@@ -96,7 +102,7 @@ func New(opts Options) (*Sender, error) {
 	}
 	q := cfg.QueueConfig
 	st := settings{
-		lanes:             max(q.MinShards, 1),
+		minLanes:          max(q.MinShards, 1),
 		capacity:          max(q.Capacity, q.MaxSamplesPerSend),
 		maxSamplesPerSend: max(q.MaxSamplesPerSend, 1),
 		batchDeadline:     time.Duration(q.BatchSendDeadline),
@@ -108,6 +114,11 @@ func New(opts Options) (*Sender, error) {
 		sendMetadata:      cfg.MetadataConfig.Send,
 		metadataInterval:  time.Duration(cfg.MetadataConfig.SendInterval),
 		metadataPerSend:   cfg.MetadataConfig.MaxSamplesPerSend,
+	}
+	st.maxLanes = max(q.MaxShards, st.minLanes)
+	st.resizeInterval = opts.resizeInterval
+	if st.resizeInterval <= 0 {
+		st.resizeInterval = defaultResizeInterval
 	}
 	if st.metadataInterval <= 0 {
 		st.metadataInterval = time.Minute
@@ -146,7 +157,7 @@ func New(opts Options) (*Sender, error) {
 	s := &Sender{
 		name: opts.Name, url: url, cfg: st,
 		logger: logger.With("remote_name", opts.Name, "url", url),
-		m:      opts.Metrics.forDest(opts.Name, url, st.lanes, max(q.MaxShards, st.lanes), st.maxSamplesPerSend),
+		m:      opts.Metrics.forDest(opts.Name, url, st.minLanes, st.maxLanes, st.maxSamplesPerSend),
 		all:    opts.Metrics,
 		client: &client{http: hc, url: url, headers: cfg.Headers, timeout: time.Duration(cfg.RemoteTimeout), now: time.Now, retry429: opts.RetryOnHTTP429},
 		r:      r,
@@ -160,11 +171,13 @@ func New(opts Options) (*Sender, error) {
 	if st.sendMetadata {
 		s.dec.OnMetadata = s.families.note
 	}
-	// Capacity is per lane, as Prometheus' is per shard.
-	s.tracker = newTracker(r, st.capacity*st.lanes, func(t int64) {
+	// Capacity is per active lane, as Prometheus' is per shard.
+	s.tracker = newTracker(r, st.capacity*st.minLanes, func(t int64) {
 		s.m.highestSent.Set(float64(t) / 1000)
 	})
-	for i := 0; i < st.lanes; i++ {
+	s.tracker.onWait = func() { s.load.waits.Add(1) }
+	s.router = newRouter(st.minLanes)
+	for i := 0; i < st.maxLanes; i++ {
 		s.lanes = append(s.lanes, newLane(s))
 	}
 	return s, nil
@@ -186,6 +199,13 @@ func (s *Sender) Start() {
 		}(l)
 	}
 	go s.readLoop(readCtx)
+	if s.cfg.maxLanes > s.cfg.minLanes {
+		s.lanesDone.Add(1)
+		go func() {
+			defer s.lanesDone.Done()
+			s.controlConcurrency(readCtx)
+		}()
+	}
 	if s.cfg.sendMetadata {
 		s.lanesDone.Add(1)
 		go func() {
@@ -274,7 +294,7 @@ func (s *Sender) readLoop(ctx context.Context) {
 		for _, p := range pieces {
 			p.f = f
 			select {
-			case s.lanes[s.laneOf(&b, p)].in <- p:
+			case s.lanes[p.lane].in <- p:
 			case <-ctx.Done():
 				return
 			}
@@ -282,22 +302,16 @@ func (s *Sender) readLoop(ctx context.Context) {
 	}
 }
 
-// laneOf picks the lane of a piece: by stream for scrape records, so one
-// target's samples stay in order; by series hash for received batches.
-func (s *Sender) laneOf(b *record.Batch, p *piece) int {
-	if b.Stream != 0 {
-		return int(b.Stream % uint64(len(s.lanes)))
-	}
-	return int(p.hashes[0] % uint64(len(s.lanes)))
-}
-
 // split copies a decoded record into pieces of at most max_samples_per_send
-// samples. A scrape record stays whole when it fits. A received batch is
-// split by lane so every series keeps one lane.
+// samples and routes them. A scrape record goes to its stream's lane and
+// stays whole when it fits, so one scrape is one request; a received batch
+// is split by series so each series keeps its own lane. Either way a series
+// always travels through one lane while it has data in flight.
 func (s *Sender) split(b *record.Batch) []*piece {
 	limit := s.cfg.maxSamplesPerSend
 	var pieces []*piece
-	if b.Stream != 0 || len(s.lanes) == 1 {
+	if b.Stream != 0 {
+		slot := slotOfStream(b.Stream)
 		var cur *piece
 		for i := range b.Series {
 			ser := &b.Series[i]
@@ -305,7 +319,7 @@ func (s *Sender) split(b *record.Batch) []*piece {
 				continue
 			}
 			if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
-				cur = &piece{}
+				cur = &piece{lane: s.router.assign(slot), slots: []uint16{uint16(slot)}}
 				pieces = append(pieces, cur)
 			}
 			cur.add(ser, b.Hashes[i])
@@ -315,16 +329,18 @@ func (s *Sender) split(b *record.Batch) []*piece {
 	byLane := make([]*piece, len(s.lanes))
 	for i := range b.Series {
 		ser := &b.Series[i]
-		ln := int(b.Hashes[i] % uint64(len(s.lanes)))
 		if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 {
 			continue
 		}
+		slot := slotOfSeries(b.Hashes[i])
+		ln := s.router.assign(slot)
 		cur := byLane[ln]
 		if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
-			cur = &piece{}
+			cur = &piece{lane: ln}
 			byLane[ln] = cur
 			pieces = append(pieces, cur)
 		}
+		cur.slots = append(cur.slots, uint16(slot))
 		cur.add(ser, b.Hashes[i])
 	}
 	return pieces
@@ -425,7 +441,8 @@ type Status struct {
 	Name, URL       string
 	Message         remote.Message
 	Encoding        remote.Encoding
-	Lanes           int
+	Lanes           int // lanes in use now
+	MaxLanes        int
 	Sent            int64
 	Failed          int64
 	Retried         int64
@@ -440,7 +457,7 @@ func (s *Sender) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{
-		Name: s.name, URL: s.url, Message: s.msg, Encoding: s.enc, Lanes: len(s.lanes),
+		Name: s.name, URL: s.url, Message: s.msg, Encoding: s.enc, Lanes: s.router.activeLanes(), MaxLanes: len(s.lanes),
 		Sent: s.sent.Load(), Failed: s.failed.Load(), Retried: s.retried.Load(),
 		Pending: s.tracker.inFlight(), LastErrorTime: s.lastErrT, MaxSamplesBatch: s.cfg.maxSamplesPerSend,
 	}

@@ -25,8 +25,9 @@ type committer interface {
 // bounds the samples in flight.
 type tracker struct {
 	c        committer
-	capacity int // samples in flight before add waits
+	capacity int // samples in flight before add waits; guarded by mu
 	onCommit func(time int64)
+	onWait   func() // called each time add has to wait for capacity
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -51,6 +52,9 @@ func (t *tracker) add(ctx context.Context, end wal.Pos, time int64, pieces, n in
 	for t.samples > 0 && t.samples+n > t.capacity && !t.closed {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if t.onWait != nil {
+			t.onWait()
 		}
 		t.cond.Wait()
 	}
@@ -104,6 +108,14 @@ func (t *tracker) inFlight() int {
 func (t *tracker) close() {
 	t.mu.Lock()
 	t.closed = true
+	t.cond.Broadcast()
+	t.mu.Unlock()
+}
+
+// setCapacity changes how many samples may be in flight.
+func (t *tracker) setCapacity(n int) {
+	t.mu.Lock()
+	t.capacity = n
 	t.cond.Broadcast()
 	t.mu.Unlock()
 }

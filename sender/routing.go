@@ -1,0 +1,61 @@
+package sender
+
+import (
+	"sync"
+)
+
+// numSlots is the number of routing slots. Every stream (and every series of
+// a received batch) hashes to one slot; a slot is bound to one lane while it
+// has data in flight.
+const numSlots = 1024
+
+// router binds slots to lanes. A slot's lane may change only while nothing
+// of the slot is in flight, so changing the number of active lanes never
+// reorders a series: slots move over one by one as they drain, with no
+// stop-the-world resharding.
+type router struct {
+	mu       sync.Mutex
+	active   int // lanes in use, between min and max lanes
+	lane     [numSlots]int32
+	inflight [numSlots]int32
+}
+
+func newRouter(active int) *router {
+	return &router{active: active}
+}
+
+// assign returns the lane for a slot and counts one more piece in flight.
+func (r *router) assign(slot int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inflight[slot] == 0 {
+		r.lane[slot] = int32(slot % r.active)
+	}
+	r.inflight[slot]++
+	return int(r.lane[slot])
+}
+
+// release counts pieces of the given slots as done.
+func (r *router) release(slots []uint16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range slots {
+		r.inflight[s]--
+	}
+}
+
+// setActive changes the number of lanes new work is spread over.
+func (r *router) setActive(n int) {
+	r.mu.Lock()
+	r.active = n
+	r.mu.Unlock()
+}
+
+func (r *router) activeLanes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.active
+}
+
+func slotOfStream(stream uint64) int { return int(stream % numSlots) }
+func slotOfSeries(hash uint64) int   { return int(hash % numSlots) }

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	config_util "github.com/prometheus/common/config"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -132,7 +131,7 @@ func New(opts Options) (*Sender, error) {
 	hc := opts.Client
 	if hc == nil {
 		var err error
-		hc, err = config_util.NewClientFromConfig(cfg.HTTPClientConfig, "remote_storage_"+opts.Name)
+		hc, err = newHTTPClient(opts.Name, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("sender %q: HTTP client: %w", opts.Name, err)
 		}
@@ -154,10 +153,13 @@ func New(opts Options) (*Sender, error) {
 		return nil, fmt.Errorf("sender %q: %w", opts.Name, err)
 	}
 	url := cfg.URL.String()
+	// shown names the destination in logs, metrics and the UI: the URL
+	// with any password hidden, as none of them may show a secret.
+	shown := cfg.URL.Redacted()
 	s := &Sender{
-		name: opts.Name, url: url, cfg: st,
-		logger: logger.With("remote_name", opts.Name, "url", url),
-		m:      opts.Metrics.forDest(opts.Name, url, st.minLanes, st.maxLanes, st.maxSamplesPerSend),
+		name: opts.Name, url: shown, cfg: st,
+		logger: logger.With("remote_name", opts.Name, "url", shown),
+		m:      opts.Metrics.forDest(opts.Name, shown, st.minLanes, st.maxLanes, st.maxSamplesPerSend),
 		all:    opts.Metrics,
 		client: &client{http: hc, url: url, headers: cfg.Headers, timeout: time.Duration(cfg.RemoteTimeout), now: time.Now, retry429: opts.RetryOnHTTP429},
 		r:      r,

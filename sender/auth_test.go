@@ -89,7 +89,9 @@ func TestAuthenticationOptionsReachTheDestination(t *testing.T) {
 				t.Cleanup(tokens.Close)
 				return fmt.Sprintf("  - url: %s\n    oauth2:\n      client_id: ferry\n      client_secret: shh\n      token_url: %s/token\n", url, tokens.URL)
 			},
-			check: func(t *testing.T, r *http.Request) { require.Equal(t, "Bearer oauth-tok", r.Header.Get("Authorization")) },
+			check: func(t *testing.T, r *http.Request) {
+				require.Equal(t, "Bearer oauth-tok", r.Header.Get("Authorization"))
+			},
 		},
 		{
 			name: "sigv4",

@@ -5,10 +5,10 @@ import (
 	"net/http"
 
 	config_util "github.com/prometheus/common/config"
-	"github.com/prometheus/sigv4"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/storage/remote/azuread"
 	"github.com/prometheus/prometheus/storage/remote/googleiam"
+	"github.com/prometheus/sigv4"
 )
 
 // newHTTPClient builds a destination's HTTP client the way Prometheus does:

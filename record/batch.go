@@ -3,7 +3,7 @@ package record
 import (
 	"fmt"
 
-	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/common/model"
 
 	"github.com/ferrymetrics/ferry/remote"
 )
@@ -37,7 +37,7 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 			continue
 		}
 		if d.OnMetadata != nil && !s.Metadata.IsZero() {
-			d.OnMetadata(s.Labels.Get(labels.MetricName), s.Metadata)
+			d.OnMetadata(s.Labels.Get(model.MetricNameLabel), s.Metadata)
 		}
 		out.Series = append(out.Series, s)
 		out.Hashes = append(out.Hashes, s.Labels.Hash())

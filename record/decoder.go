@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ferrymetrics/ferry/remote"
@@ -64,9 +65,14 @@ type Decoder struct {
 	OnMetadata func(family string, m remote.Metadata)
 	seg        uint64
 	streams    map[uint64]*streamState
-	lb         labels.ScratchBuilder
-	idx        []uint32
-	tss        []int64
+	// dict holds the strings of the current segment's series definitions;
+	// decoded series carry ids into it so senders need not hash strings.
+	// A new segment starts a new Dict, since batches of the previous one
+	// may still be waiting to be sent.
+	dict *remote.Dict
+	lb   labels.ScratchBuilder
+	idx  []uint32
+	tss  []int64
 	// entry maps a series index to its entry in the Batch being built, +1
 	// (0 = none yet); reset per record.
 	entry []int32
@@ -80,6 +86,7 @@ type streamState struct {
 
 type seriesState struct {
 	lset      labels.Labels // after the Transform
+	refs      []uint32      // ids of lset's strings and of help and unit in Decoder.dict
 	hash      uint64
 	meta      remote.Metadata
 	family    string
@@ -96,10 +103,11 @@ func NewDecoder(t Transform) *Decoder {
 // Decode decodes rec, appending its data to out. With out == nil it only
 // updates the decoder's state, which is what replayed records need.
 func (d *Decoder) Decode(rec wal.Record, out *Batch) error {
-	if rec.Pos.Segment != d.seg {
+	if rec.Pos.Segment != d.seg || d.dict == nil {
 		// Every stream starts with a keyframe in a new segment.
 		clear(d.streams)
 		d.seg = rec.Pos.Segment
+		d.dict = remote.NewDict()
 	}
 	switch rec.Kind {
 	case KindStream:
@@ -166,10 +174,18 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		st.series = append(st.series, seriesState{lset: lset, hash: lset.Hash(), meta: meta, family: family, keep: keep})
+		var refs []uint32
+		if keep {
+			refs = make([]uint32, 0, 2*lset.Len()+2)
+			lset.Range(func(l labels.Label) {
+				refs = append(refs, d.dict.Intern(l.Name), d.dict.Intern(l.Value))
+			})
+			refs = append(refs, d.dict.Intern(meta.Help), d.dict.Intern(meta.Unit))
+		}
+		st.series = append(st.series, seriesState{lset: lset, refs: refs, hash: lset.Hash(), meta: meta, family: family, keep: keep})
 		if d.OnMetadata != nil && keep && !meta.IsZero() {
 			if family == "" {
-				family = lset.Get(labels.MetricName)
+				family = lset.Get(model.MetricNameLabel)
 			}
 			d.OnMetadata(family, meta)
 		}
@@ -286,7 +302,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 // addEntry appends a Batch entry for series idx and remembers where it is,
 // so that exemplars of the same record can find it.
 func (d *Decoder) addEntry(out *Batch, s *seriesState, idx uint32) *remote.Series {
-	out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.meta})
+	out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.meta, Dict: d.dict, Refs: s.refs})
 	out.Hashes = append(out.Hashes, s.hash)
 	out.Families = append(out.Families, s.family)
 	d.entry[idx] = int32(len(out.Series))

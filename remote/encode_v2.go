@@ -47,8 +47,12 @@ func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 	refs := st.refs[:0]
 	for i := range req.Series {
 		s := &req.Series[i]
-		refs = appendLabelRefs(refs, st, s.Labels)
-		refs = append(refs, st.Ref(s.Metadata.Help), st.Ref(s.Metadata.Unit))
+		if s.Dict != nil && len(s.Refs) >= 2 {
+			refs = appendDictRefs(refs, st, s.Dict, s.Refs)
+		} else {
+			refs = appendLabelRefs(refs, st, s.Labels)
+			refs = append(refs, st.Ref(s.Metadata.Help), st.Ref(s.Metadata.Unit))
+		}
 		for j := range s.Exemplars {
 			refs = appendLabelRefs(refs, st, s.Exemplars[j].Labels)
 		}
@@ -70,6 +74,17 @@ func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 		dst = appendSeriesV2(dst, s, &sr)
 	}
 	return dst
+}
+
+// appendDictRefs is appendLabelRefs plus help and unit for a series whose
+// strings are in a Dict: an array lookup per string instead of a hash.
+func appendDictRefs(refs []uint32, st *SymbolTable, d *Dict, ids []uint32) []uint32 {
+	n := len(ids) - 2
+	refs = append(refs, uint32(n))
+	for _, id := range ids {
+		refs = append(refs, st.dictRef(d, id))
+	}
+	return refs
 }
 
 // appendLabelRefs appends the number of references of ls and then the

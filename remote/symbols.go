@@ -14,6 +14,13 @@ type SymbolTable struct {
 	// refs is AppendV2's scratch space: the references of each series,
 	// computed while interning and read back while writing.
 	refs []uint32
+
+	// gen numbers the request being built; dictionary mappings stamped
+	// with another generation are stale.
+	gen      uint32
+	dicts    map[*Dict]*dictMap
+	lastDict *Dict
+	lastMap  *dictMap
 }
 
 // Ref returns the index of s in the table, adding s if it is new.
@@ -56,4 +63,10 @@ func (t *SymbolTable) Reset() {
 	clear(t.symbols)
 	t.symbols = t.symbols[:0]
 	t.refs = t.refs[:0]
+	t.gen++
+	if t.gen == 0 { // wrapped: old stamps could look current
+		clear(t.dicts)
+		t.lastDict, t.lastMap = nil, nil
+		t.gen = 1
+	}
 }

@@ -38,6 +38,14 @@ type Series struct {
 	Exemplars  []Exemplar
 	// Metadata is RW2's per-series metadata. Zero value means "unspecified".
 	Metadata Metadata
+
+	// Dict and Refs optionally give the ids of the series' strings in a
+	// dictionary, so encoders need not hash them: Refs holds the ids of
+	// each label's name and value, in label order, then of Metadata.Help
+	// and Metadata.Unit. Labels and Metadata stay authoritative; Refs
+	// must match them.
+	Dict *Dict
+	Refs []uint32
 }
 
 // Sample is one float data point.

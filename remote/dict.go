@@ -1,0 +1,103 @@
+package remote
+
+import (
+	"sync/atomic"
+)
+
+const dictChunk = 4096
+
+// Dict is an append-only dictionary of strings with stable integer ids,
+// such as every label name and value a log decoder has seen. Series that
+// carry ids into a Dict (Series.Dict, Series.Refs) are encoded as RW2
+// without hashing their strings: the symbol table maps ids to symbols with
+// an array lookup.
+//
+// One goroutine interns; any number may read ids they received from it
+// (through a channel or another synchronising operation). Strings live in
+// fixed-size chunks that are never moved, so a reader never sees a string
+// being written.
+type Dict struct {
+	ids    map[string]uint32 // writer only
+	n      uint32            // writer only: strings interned
+	chunks atomic.Pointer[[]*[dictChunk]string]
+}
+
+// NewDict returns an empty dictionary.
+func NewDict() *Dict {
+	d := &Dict{ids: map[string]uint32{}}
+	d.chunks.Store(&[]*[dictChunk]string{})
+	return d
+}
+
+// Intern returns the id of s, adding it if needed. Only one goroutine may
+// call Intern.
+func (d *Dict) Intern(s string) uint32 {
+	if id, ok := d.ids[s]; ok {
+		return id
+	}
+	id := d.n
+	chunks := *d.chunks.Load()
+	if int(id/dictChunk) == len(chunks) {
+		grown := append(append([]*[dictChunk]string(nil), chunks...), new([dictChunk]string))
+		d.chunks.Store(&grown)
+		chunks = grown
+	}
+	chunks[id/dictChunk][id%dictChunk] = s
+	d.ids[s] = id
+	d.n++
+	return id
+}
+
+// String returns the string with the given id.
+func (d *Dict) String(id uint32) string {
+	chunks := *d.chunks.Load()
+	return chunks[id/dictChunk][id%dictChunk]
+}
+
+// Len returns the number of strings interned.
+func (d *Dict) Len() int { return int(d.n) }
+
+// dictMap maps one Dict's ids to the symbols of the request being built.
+// gen[i] tells whether id[i] belongs to the current request.
+type dictMap struct {
+	gen []uint32
+	id  []uint32
+}
+
+// dictRef returns the symbol index of id in d, adding the string to the
+// table if this request has not used it yet.
+func (t *SymbolTable) dictRef(d *Dict, id uint32) uint32 {
+	if t.lastDict != d {
+		if t.dicts == nil {
+			t.dicts = map[*Dict]*dictMap{}
+		}
+		m, ok := t.dicts[d]
+		if !ok {
+			// Dicts are replaced over time (one per log segment);
+			// forget old ones instead of keeping them alive.
+			if len(t.dicts) >= 4 {
+				clear(t.dicts)
+			}
+			m = &dictMap{}
+			t.dicts[d] = m
+		}
+		t.lastDict, t.lastMap = d, m
+	}
+	m := t.lastMap
+	if int(id) >= len(m.gen) {
+		n := max(int(id)+1, 2*len(m.gen))
+		m.gen = append(m.gen, make([]uint32, n-len(m.gen))...)
+		m.id = append(m.id, make([]uint32, n-len(m.id))...)
+	}
+	if m.gen[id] == t.gen {
+		return m.id[id]
+	}
+	s := d.String(id)
+	if s == "" {
+		return 0
+	}
+	sym := uint32(len(t.symbols))
+	t.symbols = append(t.symbols, s)
+	m.gen[id], m.id[id] = t.gen, sym
+	return sym
+}

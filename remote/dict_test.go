@@ -1,0 +1,71 @@
+package remote
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/require"
+)
+
+// withDict returns a copy of req whose series carry ids into a new Dict.
+func withDict(req *Request) *Request {
+	d := NewDict()
+	out := &Request{}
+	for _, s := range req.Series {
+		c := s
+		c.Dict = d
+		s.Labels.Range(func(l labels.Label) { c.Refs = append(c.Refs, d.Intern(l.Name), d.Intern(l.Value)) })
+		c.Refs = append(c.Refs, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
+		out.Series = append(out.Series, c)
+	}
+	return out
+}
+
+func TestDictEncodingDecodesToTheSameRequest(t *testing.T) {
+	req := &Request{}
+	for i := 0; i < 50; i++ {
+		req.Series = append(req.Series, Series{
+			Labels:    labels.FromStrings("__name__", fmt.Sprint("m", i%7), "instance", fmt.Sprint("h", i%3), "job", "j"),
+			Samples:   []Sample{{Value: float64(i), Timestamp: int64(i)}},
+			Metadata:  Metadata{Type: MetricTypeGauge, Help: fmt.Sprint("help ", i%7), Unit: map[bool]string{true: "seconds"}[i%2 == 0]},
+			Exemplars: []Exemplar{{Labels: labels.FromStrings("trace_id", fmt.Sprint(i)), Value: 1, Timestamp: int64(i)}},
+		})
+	}
+	var st SymbolTable
+	plain, err := DecodeV2(AppendV2(nil, req, &st), Limits{})
+	require.NoError(t, err)
+	// The same table, reused: a previous request's dictionary mappings
+	// must not leak into the next.
+	dreq := withDict(req)
+	for round := 0; round < 3; round++ {
+		viaDict, err := DecodeV2(AppendV2(nil, dreq, &st), Limits{})
+		require.NoError(t, err)
+		require.Equal(t, len(plain.Series), len(viaDict.Series))
+		for i := range plain.Series {
+			require.Equal(t, plain.Series[i].Labels.String(), viaDict.Series[i].Labels.String())
+			require.Equal(t, plain.Series[i].Metadata, viaDict.Series[i].Metadata)
+			require.Equal(t, plain.Series[i].Samples, viaDict.Series[i].Samples)
+			require.Equal(t, plain.Series[i].Exemplars[0].Labels.String(), viaDict.Series[i].Exemplars[0].Labels.String())
+		}
+	}
+}
+
+func TestDictIsSafeForOneWriterAndConcurrentReaders(t *testing.T) {
+	d := NewDict()
+	ids := make(chan uint32, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for id := range ids {
+			require.Equal(t, fmt.Sprint("s", id), d.String(id))
+		}
+	}()
+	for i := 0; i < 3*dictChunk; i++ {
+		ids <- d.Intern(fmt.Sprint("s", i))
+	}
+	close(ids)
+	<-done
+	require.Equal(t, 3*dictChunk, d.Len())
+	require.Equal(t, uint32(5), d.Intern("s5"), "interning is idempotent")
+}

@@ -1,0 +1,94 @@
+package sender
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ferrymetrics/ferry/remote"
+)
+
+// nodeLikeBatch builds a request like the ones a sender forms in steady
+// state: targets x series samples of node_exporter-like series (a few dozen
+// metric names, cpu/mode/device labels, a per-target instance), one sample
+// per series at the scrape's timestamp, values a mix of constants, integer
+// counters and floats.
+func nodeLikeBatch(targets, series int) *remote.Request {
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := []string{"node_cpu_seconds_total", "node_network_receive_bytes_total", "node_network_transmit_bytes_total",
+		"node_disk_read_bytes_total", "node_disk_written_bytes_total", "node_filesystem_avail_bytes", "node_filesystem_size_bytes",
+		"node_memory_MemFree_bytes", "node_load1", "node_netstat_Tcp_InSegs", "node_vmstat_pgfault", "node_interrupts_total"}
+	modes := []string{"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"}
+	req := &remote.Request{}
+	for t := 0; t < targets; t++ {
+		ts := int64(1_700_000_000_000 + t*17)
+		for i := 0; i < series; i++ {
+			name := names[i%len(names)]
+			lb := labels.NewScratchBuilder(8)
+			lb.Add("__name__", name)
+			lb.Add("cpu", fmt.Sprint(i/len(names)%16))
+			lb.Add("mode", modes[i%len(modes)])
+			lb.Add("device", fmt.Sprintf("eth%d", i/(len(names)*16)))
+			lb.Add("instance", fmt.Sprintf("10.1.%d.%d:9100", t/250, t%250))
+			lb.Add("job", "node")
+			lb.Add("cluster", "eu-west-1")
+			lb.Sort()
+			var v float64
+			switch i % 4 {
+			case 0:
+				v = 1
+			case 1:
+				v = float64(rng.IntN(1 << 30))
+			case 2:
+				v = float64(rng.IntN(1<<20)) / 100
+			default:
+				v = rng.Float64() * 1e9
+			}
+			req.Series = append(req.Series, remote.Series{
+				Labels:   lb.Labels(),
+				Samples:  []remote.Sample{{Value: v, Timestamp: ts}},
+				Metadata: remote.Metadata{Type: remote.MetricTypeCounter, Help: "Node exporter metric " + name + "."},
+			})
+		}
+	}
+	return req
+}
+
+// BenchmarkEncodeRequest measures what a lane does per request: encode and
+// compress 2000 samples, reporting wire bytes per sample.
+func BenchmarkEncodeRequest(b *testing.B) {
+	req := nodeLikeBatch(2, 1000)
+	// What lanes get from the decoder: series with dictionary ids.
+	d := remote.NewDict()
+	for i := range req.Series {
+		s := &req.Series[i]
+		s.Dict = d
+		s.Labels.Range(func(l labels.Label) { s.Refs = append(s.Refs, d.Intern(l.Name), d.Intern(l.Value)) })
+		s.Refs = append(s.Refs, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
+	}
+	n := 2000
+	for _, msg := range []remote.Message{remote.MessageV1, remote.MessageV2} {
+		for _, enc := range []remote.Encoding{remote.EncodingSnappy, remote.EncodingZstd} {
+			b.Run(fmt.Sprintf("%s/%s", map[remote.Message]string{remote.MessageV1: "rw1", remote.MessageV2: "rw2"}[msg], enc), func(b *testing.B) {
+				var st remote.SymbolTable
+				var pb, comp []byte
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if msg == remote.MessageV2 {
+						pb = remote.AppendV2(pb[:0], req, &st)
+					} else {
+						pb = remote.AppendV1(pb[:0], req)
+					}
+					var err error
+					if comp, err = remote.Compress(comp[:0], pb, enc); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(comp))/float64(n), "wire-B/sample")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
+			})
+		}
+	}
+}

@@ -50,6 +50,11 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// DiscoveryInterval throttles target updates; Prometheus' 5s when zero.
 	DiscoveryInterval time.Duration
+	// ClusterShards and ClusterShardIndex split targets across replicas
+	// (see scrape.Options). A negative index is taken from the number at
+	// the end of the host name, as a StatefulSet pod's ordinal.
+	ClusterShards     int
+	ClusterShardIndex int
 	Logger            *slog.Logger
 	// Flags are shown on the status page.
 	Flags map[string]string
@@ -91,6 +96,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
+	}
+	if err := resolveShard(&opts); err != nil {
+		return nil, err
 	}
 	cfg, err := config.LoadFile(opts.ConfigFile, opts.Logger)
 	if err != nil {
@@ -168,6 +176,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.scrape = scrape.NewManager(scrape.Options{
 		Appender: a.log, Seed: a.seed(), Logger: a.logger.With("component", "scrape"), Registerer: a.reg,
+		Shards: a.opts.ClusterShards, ShardIndex: a.opts.ClusterShardIndex,
 	})
 	a.mu.Lock()
 	a.releaseRemovedCursors(a.cfg)

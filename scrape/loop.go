@@ -88,7 +88,7 @@ func newLoop(t *Target, cfg *promconfig.ScrapeConfig, f fetcher, app Appender, s
 		cache:  newSeriesCache(),
 		enc:    record.NewStreamEncoder(streamID),
 		st:     labels.NewSymbolTable(),
-		report: newReportSeries(t.Labels()),
+		report: newReportSeries(t.Labels(), cfg.ExtraScrapeMetricsEnabled()),
 		done:   make(chan struct{}),
 		now:    time.Now,
 	}
@@ -160,7 +160,15 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 		up = 0
 		l.logger.Debug("Scrape failed", "err", err)
 	}
-	l.report.set(up, dur.Seconds(), float64(res.scraped), float64(len(l.samples)), float64(res.added))
+	bodySize := float64(l.buf.Len())
+	switch {
+	case errors.Is(err, errBodySizeLimit):
+		bodySize = -1
+	case err != nil:
+		bodySize = 0
+	}
+	l.report.set(up, dur.Seconds(), float64(res.scraped), float64(len(l.samples)), float64(res.added),
+		l.target.timeout.Seconds(), float64(l.cfg.SampleLimit), bodySize)
 	if _, aerr := l.commit(tsMs); aerr != nil {
 		l.logger.Error("Could not append scrape to the log", "err", aerr)
 	}

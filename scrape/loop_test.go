@@ -381,3 +381,36 @@ func TestAcceptHeaderPrefersConfiguredOrder(t *testing.T) {
 	}
 	require.True(t, sort.SliceIsSorted(qs, func(i, j int) bool { return qs[i] > qs[j] }))
 }
+
+func TestExtraScrapeMetrics(t *testing.T) {
+	h := newHarness(t, func(c *promconfig.ScrapeConfig) {
+		yes := true
+		c.ExtraScrapeMetrics = &yes
+		c.SampleLimit = 100
+	})
+	h.exp.set("a 1\nb 2\n")
+	gs := byName(h.scrape(1))
+	require.Equal(t, 30.0, gs[h.series("scrape_timeout_seconds")].v)
+	require.Equal(t, 100.0, gs[h.series("scrape_sample_limit")].v)
+	require.Equal(t, float64(len("a 1\nb 2\n")), gs[h.series("scrape_body_size_bytes")].v)
+
+	h = newHarness(t, func(c *promconfig.ScrapeConfig) {
+		yes := true
+		c.ExtraScrapeMetrics = &yes
+		c.BodySizeLimit = 4
+	})
+	h.exp.set("a 1\nb 2\n")
+	gs = byName(h.scrape(1))
+	require.Equal(t, -1.0, gs[h.series("scrape_body_size_bytes")].v, "over body_size_limit")
+	_, ok := newHarness(t, nil).scrapeNames(2)["scrape_timeout_seconds"]
+	require.False(t, ok, "extra series only when enabled")
+}
+
+func (h *harness) scrapeNames(ts int64) map[string]bool {
+	h.exp.set("a 1\n")
+	out := map[string]bool{}
+	for _, g := range h.scrape(ts) {
+		out[strings.Split(strings.TrimPrefix(g.lset, `{__name__="`), `"`)[0]] = true
+	}
+	return out
+}

@@ -20,9 +20,20 @@ type Options struct {
 	// Seed spreads scrape times over the interval; give each replica of
 	// an HA pair a different seed so they do not scrape a target at the
 	// same instant.
-	Seed       uint64
+	Seed uint64
+	// Shards and ShardIndex split the targets of every job across
+	// replicas: this instance scrapes a target only when a stable hash of
+	// its labels and URL modulo Shards equals ShardIndex. Shards <= 1
+	// scrapes everything.
+	Shards     int
+	ShardIndex int
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+}
+
+// owns reports whether this instance scrapes the target under sharding.
+func (o Options) owns(t *Target) bool {
+	return o.Shards <= 1 || t.hash%uint64(o.Shards) == uint64(o.ShardIndex)
 }
 
 // Manager runs one scrape pool per job and keeps them in line with the

@@ -13,6 +13,7 @@ type metrics struct {
 	poolTargets         *prometheus.GaugeVec
 	pools               prometheus.Counter
 	appendFailures      prometheus.Counter
+	otherShard          prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -46,6 +47,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "prometheus_target_scrape_pools_total",
 			Help: "Scrape pool creations.",
 		}),
+		otherShard: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ferry_scrape_targets_skipped_other_shard_total",
+			Help: "Discovered targets left to another replica by --cluster.shards (counted at every discovery update).",
+		}),
 		appendFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ferry_scrape_append_failures_total",
 			Help: "Scrapes that could not be appended to the log.",
@@ -53,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.intervalLength, m.exceededSampleLimit, m.exceededTargetLimit, m.duplicates,
-			m.badExemplars, m.poolTargets, m.pools, m.appendFailures)
+			m.badExemplars, m.poolTargets, m.pools, m.appendFailures, m.otherShard)
 	}
 	return m
 }

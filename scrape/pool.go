@@ -64,7 +64,14 @@ func (p *pool) sync(groups []*targetgroup.Group) {
 			continue
 		}
 		ts, d, e := targetsFromGroup(g, p.cfg, lb)
-		all, dropped, errs = append(all, ts...), append(dropped, d...), append(errs, e...)
+		for _, t := range ts {
+			if p.mgr.opts.owns(t) {
+				all = append(all, t)
+			} else {
+				p.mgr.m.otherShard.Inc()
+			}
+		}
+		dropped, errs = append(dropped, d...), append(errs, e...)
 	}
 	for _, err := range errs {
 		p.mgr.logger.Error("Invalid target", "job", p.cfg.JobName, "err", err)

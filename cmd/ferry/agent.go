@@ -30,6 +30,8 @@ func newAgentCommand(app *kingpin.Application) *agentCommand {
 	c.cmd.Flag("web.enable-lifecycle", "Enable configuration reload over HTTP (POST /-/reload).").BoolVar(&c.opts.EnableLifecycle)
 	c.cmd.Flag("web.enable-remote-write-receiver", "Accept remote-write requests on /api/v1/write (also possible with ferry.receiver.enabled).").BoolVar(&c.opts.EnableReceiver)
 	c.cmd.Flag("web.enable-pprof", "Serve Go profiling endpoints on /debug/pprof/.").BoolVar(&c.opts.EnablePprof)
+	c.cmd.Flag("cluster.shards", "Split every job's targets across this many ferry replicas by a stable hash; 1 scrapes everything.").Default("1").IntVar(&c.opts.ClusterShards)
+	c.cmd.Flag("cluster.shard-index", "This replica's shard, 0..shards-1; -1 takes it from the number at the end of the host name (a StatefulSet pod's ordinal).").Default("0").IntVar(&c.opts.ClusterShardIndex)
 	c.cmd.Flag("shutdown.timeout", "How long shutdown waits for destinations to acknowledge pending data; the rest stays in the log for the next start.").Default("10s").DurationVar(&c.opts.ShutdownTimeout)
 	return c
 }

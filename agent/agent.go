@@ -186,13 +186,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.scrape.Run(scrapeCtx, a.disc.Updates())
 
 	handler, err := web.NewHandler(web.Options{
-		Sources:      a.webSources(),
+		Sources:      a.sources(),
 		Gatherer:     a.reg,
 		EnableReload: a.opts.EnableLifecycle,
 		EnablePprof:  a.opts.EnablePprof,
 		Logger:       a.logger,
 		StartTime:    a.start,
-		Context:      ctx,
 	})
 	if err != nil {
 		stopScrape()

@@ -166,10 +166,12 @@ func TestScrapedSeriesEqualTextparse(t *testing.T) {
 	}
 }
 
-// FuzzScrape feeds arbitrary expositions to a scrape: it never panics, a
-// body Prometheus' parser rejects fails the scrape cleanly (up=0, nothing
-// else appended), and a body it accepts is appended exactly as parsed.
-func FuzzScrape(f *testing.F) {
+// FuzzScrapeParse feeds arbitrary expositions to a loop's parser: it never
+// panics, a body Prometheus' parser rejects fails the scrape, and a body it
+// accepts yields exactly the series, values, timestamps, start timestamps
+// and exemplars Prometheus' parser sees. The HTTP and log paths around it
+// have their own tests; leaving them out keeps the fuzzer fast.
+func FuzzScrapeParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/expositions/*")
 	for _, file := range files {
 		b, err := os.ReadFile(file)
@@ -177,27 +179,38 @@ func FuzzScrape(f *testing.F) {
 			f.Add(b, strings.HasSuffix(file, ".om"))
 		}
 	}
+	cfg := scrapeConfig("node")
+	cfg.HonorLabels = true
+	tg := newTarget(labels.FromStrings("__address__", "h:1", "__scheme__", "http", "__metrics_path__", "/m",
+		"__scrape_interval__", "1m", "__scrape_timeout__", "10s", "instance", "h:1", "job", "node", "env", "prod"), labels.EmptyLabels(), cfg)
+	m := newMetrics(nil)
 	f.Fuzz(func(t *testing.T, body []byte, openMetrics bool) {
-		name := "x.prom"
-		if openMetrics {
-			name = "x.om"
-		}
-		h := newHarness(t, honorLabels)
-		h.exp.contentType = contentTypeOf(name)
-		h.exp.set(string(body))
+		ct := contentTypeOf(map[bool]string{true: "x.om", false: "x.prom"}[openMetrics])
 		const ts = 1_700_000_500_000
-		want, ok := expectedPoints(t, body, h.exp.contentType, h.loop.target.Labels(), ts)
-		got, up := ferryPoints(t, h, ts)
+		want, ok := expectedPoints(t, body, ct, tg.Labels(), ts)
+		l := newLoop(tg, cfg, fetcher{}, nil, 1, 0, quiet(), m, nil)
+		l.cache.begin()
+		_, err := l.parse(body, ct, ts)
 		if !ok {
-			require.Equal(t, 0.0, up)
-			require.Empty(t, got)
+			require.Error(t, err)
 			return
 		}
-		if up == 0 {
-			// Accepted by the parser but refused by ferry: only for a
-			// reason ferry states (a label set Prometheus would refuse too).
-			require.NotEmpty(t, h.loop.target.Status().LastError)
+		if err != nil {
+			// Accepted by the parser, refused by ferry: only with a
+			// stated reason (a label set over a limit or invalid).
+			require.NotEmpty(t, err.Error())
 			return
+		}
+		var got []point
+		for _, s := range l.samples {
+			if s.h != nil || s.fh != nil {
+				continue
+			}
+			var exs []string
+			for _, e := range l.exemplars[s.exFrom:s.exTo] {
+				exs = append(exs, e.Labels.String())
+			}
+			got = append(got, point{Labels: s.e.lset.String(), T: s.t, ValueBits: math.Float64bits(s.v), Start: s.st, Exemplars: exs})
 		}
 		sortPoints(want)
 		sortPoints(got)

@@ -25,6 +25,14 @@ type entry struct {
 	// explicitTS is set when the series' last sample carried its own
 	// timestamp; such series get no staleness markers, as in Prometheus.
 	explicitTS bool
+	// alias is set when another exposed text yields the same final labels
+	// (`m` and `m{}`, labels in another order, or relabeling that makes
+	// two series one): samples go to the alias, so one series gets one
+	// sample per scrape however it is spelled.
+	alias *entry
+	// hash is the hash of lset, the key in seriesCache.byLabels.
+	hash    uint64
+	deleted bool
 }
 
 func (e *entry) dropped() bool { return e.lset.IsEmpty() }
@@ -38,6 +46,7 @@ type family struct {
 // seriesCache is the per-target memory of exposed series.
 type seriesCache struct {
 	entries  map[string]*entry
+	byLabels map[uint64]*entry // the entry owning each final label set
 	families map[string]*family
 	iter     uint64
 	prev     []*entry // series the previous successful scrape appended
@@ -45,13 +54,55 @@ type seriesCache struct {
 }
 
 func newSeriesCache() *seriesCache {
-	return &seriesCache{entries: map[string]*entry{}, families: map[string]*family{}}
+	return &seriesCache{entries: map[string]*entry{}, byLabels: map[uint64]*entry{}, families: map[string]*family{}}
 }
 
 // begin starts a scrape.
 func (c *seriesCache) begin() {
 	c.iter++
 	c.cur = c.cur[:0]
+}
+
+// add puts a new entry in the cache. If another entry already owns the same
+// final labels, the new one becomes its alias.
+func (c *seriesCache) add(e *entry) {
+	c.entries[e.key] = e
+	if e.dropped() {
+		return
+	}
+	e.hash = e.lset.Hash()
+	if owner, ok := c.byLabels[e.hash]; ok && !owner.deleted {
+		if labels.Equal(owner.lset, e.lset) {
+			e.alias = owner
+		}
+		return // a hash collision keeps its own series
+	}
+	c.byLabels[e.hash] = e
+}
+
+// resolve returns the entry that owns e's series.
+func (c *seriesCache) resolve(e *entry) *entry {
+	if e.alias == nil {
+		return e
+	}
+	if e.alias.deleted {
+		// The owner went stale and was forgotten: e takes over.
+		e.alias = nil
+		if owner, ok := c.byLabels[e.hash]; !ok || owner.deleted {
+			c.byLabels[e.hash] = e
+		}
+		return e
+	}
+	return e.alias
+}
+
+// remove forgets an entry.
+func (c *seriesCache) remove(e *entry) {
+	delete(c.entries, e.key)
+	e.deleted = true
+	if c.byLabels[e.hash] == e {
+		delete(c.byLabels, e.hash)
+	}
 }
 
 // family returns the metadata holder for a family name, creating it.
@@ -75,13 +126,13 @@ func (c *seriesCache) stale(dst []*entry) []*entry {
 		if !e.explicitTS {
 			dst = append(dst, e)
 		}
-		delete(c.entries, e.key)
+		c.remove(e)
 	}
 	c.prev, c.cur = c.cur, c.prev
 	if c.iter%dropEvictAfter == 0 {
-		for k, e := range c.entries {
-			if e.dropped() && c.iter-e.lastIter > dropEvictAfter {
-				delete(c.entries, k)
+		for _, e := range c.entries {
+			if (e.dropped() || e.alias != nil) && c.iter-e.lastIter > dropEvictAfter {
+				c.remove(e)
 			}
 		}
 	}

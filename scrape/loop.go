@@ -180,7 +180,7 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 // counts as empty, so every series of the previous one goes stale.
 func (l *loop) discard() {
 	for _, e := range l.created {
-		delete(l.cache.entries, e.key)
+		l.cache.remove(e)
 	}
 	l.samples, l.created = l.samples[:0], l.created[:0]
 	l.cache.begin()
@@ -267,15 +267,19 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 					}
 				}
 				e.fam = familyOf(c, cur, lset.Get(model.MetricNameLabel))
-				c.entries[e.key] = e
+				c.add(e)
 				l.created = append(l.created, e)
-				if !e.dropped() {
+				if !e.dropped() && e.alias == nil {
 					res.added++
 				}
 			}
 			if e.dropped() {
 				e.lastIter = c.iter
 				continue
+			}
+			if e.alias != nil {
+				e.lastIter = c.iter // keeps the alias from being evicted
+				e = c.resolve(e)
 			}
 			if e.lastIter == c.iter {
 				l.m.duplicates.Inc()

@@ -414,3 +414,45 @@ func (h *harness) scrapeNames(ts int64) map[string]bool {
 	}
 	return out
 }
+
+func TestOneSeriesSpelledTwiceGetsOneSamplePerScrape(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("m 1\nm{} 2\n")
+	gs := h.scrape(1)
+	n := 0
+	for _, g := range gs {
+		if g.lset == h.series("m") {
+			n++
+			require.Equal(t, 1.0, g.v, "the first sample of the scrape wins, as in Prometheus")
+		}
+	}
+	require.Equal(t, 1, n)
+	require.Equal(t, 1.0, byName(gs)[h.series("scrape_series_added")].v)
+}
+
+func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
+	h := newHarness(t, func(c *promconfig.ScrapeConfig) {
+		drop := relabel.DefaultRelabelConfig
+		drop.Action = relabel.LabelDrop
+		drop.Regex = relabel.MustNewRegexp("pod")
+		drop.NameValidationScheme = model.UTF8Validation
+		c.MetricRelabelConfigs = []*relabel.Config{&drop}
+	})
+	h.exp.set(`m{pod="a"} 1` + "\n" + `m{pod="b"} 2` + "\n")
+	for ts := int64(1); ts <= 3; ts++ {
+		n := 0
+		for _, g := range h.scrape(ts) {
+			if g.lset == h.series("m") {
+				n++
+			}
+		}
+		require.Equal(t, 1, n, "scrape %d", ts)
+	}
+	// When the series that owned the labels goes away, the other takes
+	// over without a stale marker in between.
+	h.exp.set(`m{pod="b"} 2` + "\n")
+	gs := byName(h.scrape(4))
+	require.Equal(t, 2.0, gs[h.series("m")].v)
+	gs = byName(h.scrape(5))
+	require.Equal(t, 2.0, gs[h.series("m")].v)
+}

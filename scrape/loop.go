@@ -214,6 +214,9 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 		cur  *family
 		lset labels.Labels
 		c    = l.cache
+		// ex escapes to the heap (the parser is an interface): one per
+		// parse, not one per sample.
+		ex exemplar.Exemplar
 	)
 	for {
 		et, err := p.Next()
@@ -301,7 +304,7 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			e.explicitTS = s.explicit && !l.cfg.TrackTimestampsStaleness
 			s.exFrom = int32(len(l.exemplars))
 			for {
-				var ex exemplar.Exemplar
+				ex = exemplar.Exemplar{}
 				if !p.Exemplar(&ex) {
 					break
 				}

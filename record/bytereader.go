@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 	"errors"
+	"unsafe"
 )
 
 var (
@@ -97,4 +98,26 @@ func (r *byteReader) count(minBytes int) int {
 		return 0
 	}
 	return int(n)
+}
+
+// stringBytes returns the bytes of a length-prefixed string, without
+// copying them.
+func (r *byteReader) stringBytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail(errTruncated)
+		return nil
+	}
+	return r.bytes(int(n))
+}
+
+// unsafeString returns a length-prefixed string that shares the record's
+// memory: it is only valid until the record buffer is reused, so callers
+// must copy it (as labels.ScratchBuilder.Labels does) before keeping it.
+func (r *byteReader) unsafeString() string {
+	b := r.stringBytes()
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

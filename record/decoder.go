@@ -35,7 +35,8 @@ type Batch struct {
 	Stream uint64
 	// Series holds one entry per series with data in the record; Hashes[i]
 	// is Series[i].Labels.Hash() and Families[i] the name of its metric
-	// family as exposed ("" when unknown).
+	// family as exposed (the metric name when the exposition named none;
+	// "" for received batches).
 	Series   []remote.Series
 	Hashes   []uint64
 	Families []string
@@ -85,14 +86,25 @@ type streamState struct {
 }
 
 type seriesState struct {
-	lset      labels.Labels // after the Transform
-	refs      []uint32      // ids of lset's strings and of help and unit in Decoder.dict
+	lset labels.Labels // after the Transform
+	// refs holds the Decoder.dict ids of lset's names and values, then
+	// of the metadata's help and unit.
+	refs      []uint32
 	hash      uint64
-	meta      remote.Metadata
-	family    string
-	keep      bool
 	prev      uint64 // bits of the previous value
 	prevStart int64  // previous start timestamp
+	family    uint32 // dict id of the metric family name
+	mtype     remote.MetricType
+	keep      bool
+}
+
+// metadata returns the series' metadata; its strings live in dict.
+func (s *seriesState) metadata(dict *remote.Dict) remote.Metadata {
+	n := len(s.refs)
+	if n < 2 {
+		return remote.Metadata{Type: s.mtype}
+	}
+	return remote.Metadata{Type: s.mtype, Help: dict.String(s.refs[n-2]), Unit: dict.String(s.refs[n-1])}
 }
 
 // NewDecoder returns a Decoder applying t (which may be nil) to every series.
@@ -159,36 +171,38 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		d.lb.Reset()
 		nl := r.count(2)
 		for j := 0; j < nl && r.err == nil; j++ {
-			name := r.string()
-			value := r.string()
+			name := r.unsafeString()
+			value := r.unsafeString()
 			d.lb.Add(name, value)
 		}
-		meta := remote.Metadata{Type: remote.MetricType(r.byte()), Help: r.string(), Unit: r.string()}
-		family := r.string()
+		mtype := remote.MetricType(r.byte())
+		help, unit, family := r.stringBytes(), r.stringBytes(), r.stringBytes()
 		if r.err != nil {
 			break
 		}
 		d.lb.Sort()
-		lset := d.lb.Labels()
+		lset := d.lb.Labels() // copies the strings out of the record
 		keep := true
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		var refs []uint32
+		s := seriesState{lset: lset, hash: lset.Hash(), mtype: mtype, keep: keep}
 		if keep {
-			refs = make([]uint32, 0, 2*lset.Len()+2)
+			s.refs = make([]uint32, 0, 2*lset.Len()+2)
 			lset.Range(func(l labels.Label) {
-				refs = append(refs, d.dict.Intern(l.Name), d.dict.Intern(l.Value))
+				s.refs = append(s.refs, d.dict.Intern(l.Name), d.dict.Intern(l.Value))
 			})
-			refs = append(refs, d.dict.Intern(meta.Help), d.dict.Intern(meta.Unit))
-		}
-		st.series = append(st.series, seriesState{lset: lset, refs: refs, hash: lset.Hash(), meta: meta, family: family, keep: keep})
-		if d.OnMetadata != nil && keep && !meta.IsZero() {
-			if family == "" {
-				family = lset.Get(model.MetricNameLabel)
+			s.refs = append(s.refs, d.dict.InternBytes(help), d.dict.InternBytes(unit))
+			if len(family) > 0 {
+				s.family = d.dict.InternBytes(family)
+			} else {
+				s.family = d.dict.Intern(lset.Get(model.MetricNameLabel))
 			}
-			d.OnMetadata(family, meta)
+			if d.OnMetadata != nil && (mtype != 0 || len(help) > 0 || len(unit) > 0) {
+				d.OnMetadata(d.dict.String(s.family), s.metadata(d.dict))
+			}
 		}
+		st.series = append(st.series, s)
 	}
 	n := r.count(1)
 	if r.err != nil {
@@ -302,9 +316,9 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 // addEntry appends a Batch entry for series idx and remembers where it is,
 // so that exemplars of the same record can find it.
 func (d *Decoder) addEntry(out *Batch, s *seriesState, idx uint32) *remote.Series {
-	out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.meta, Dict: d.dict, Refs: s.refs})
+	out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.metadata(d.dict), Dict: d.dict, Refs: s.refs})
 	out.Hashes = append(out.Hashes, s.hash)
-	out.Families = append(out.Families, s.family)
+	out.Families = append(out.Families, d.dict.String(s.family))
 	d.entry[idx] = int32(len(out.Series))
 	return &out.Series[len(out.Series)-1]
 }

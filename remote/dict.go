@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"strings"
 	"sync/atomic"
 )
 
@@ -29,12 +30,25 @@ func NewDict() *Dict {
 	return d
 }
 
-// Intern returns the id of s, adding it if needed. Only one goroutine may
-// call Intern.
+// Intern returns the id of s, adding it if needed. A new string is copied,
+// so the dictionary never keeps a larger string alive that s is part of.
+// Only one goroutine may call Intern or InternBytes.
 func (d *Dict) Intern(s string) uint32 {
 	if id, ok := d.ids[s]; ok {
 		return id
 	}
+	return d.add(strings.Clone(s))
+}
+
+// InternBytes is Intern for a byte slice; it allocates only for a new string.
+func (d *Dict) InternBytes(b []byte) uint32 {
+	if id, ok := d.ids[string(b)]; ok {
+		return id
+	}
+	return d.add(string(b))
+}
+
+func (d *Dict) add(s string) uint32 {
 	id := d.n
 	chunks := *d.chunks.Load()
 	if int(id/dictChunk) == len(chunks) {

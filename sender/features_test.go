@@ -121,3 +121,29 @@ func TestSampleAgeLimitDropsAndCountsDataTooOldToMatter(t *testing.T) {
 	}
 	require.Equal(t, 4.0, testutil.ToFloat64(m.samplesDropped.WithLabelValues("dest", rc.srv.URL, "too_old")))
 }
+
+// TestMergedSeriesKeepHistogramsAndExemplars sends several scrapes in one
+// batch, so the lane merges each series' data across records: nothing but
+// samples used to survive the merge.
+func TestMergedSeriesKeepHistogramsAndExemplars(t *testing.T) {
+	rc := newReceiver(t)
+	l := openLog(t, t.TempDir())
+	defer l.Close()
+	s := startSender(t, l, rwConfig(t, rc.srv.URL, func(cfg *promconfig.RemoteWriteConfig) {
+		cfg.ProtobufMessage = remoteapiMessage("io.prometheus.write.v2.Request")
+		cfg.SendExemplars = true
+		cfg.SendNativeHistograms = true
+		cfg.QueueConfig.BatchSendDeadline = model.Duration(time.Second)
+	}), Options{})
+	enc := record.NewStreamEncoder(1)
+	now := time.Now().UnixMilli()
+	for i := int64(0); i < 3; i++ {
+		appendRich(t, l, enc, now+i*1000)
+	}
+	require.Eventually(t, func() bool { return rc.total() >= 3 }, 10*time.Second, 10*time.Millisecond)
+	s.Stop(time.Second)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	require.Equal(t, 6, rc.histograms, "two histograms per scrape, three scrapes")
+	require.Equal(t, 3, rc.exemplars)
+}

@@ -82,7 +82,13 @@ func (l *lane) add(p *piece) {
 		s := &p.series[i]
 		h := p.hashes[i]
 		if j, ok := l.index[h]; ok && labels.Equal(l.req.Series[j].Labels, s.Labels) {
-			l.req.Series[j].Samples = append(l.req.Series[j].Samples, s.Samples...)
+			d := &l.req.Series[j]
+			d.Samples = append(d.Samples, s.Samples...)
+			d.Histograms = append(d.Histograms, s.Histograms...)
+			d.Exemplars = append(d.Exemplars, s.Exemplars...)
+			if d.Metadata.IsZero() {
+				d.Metadata = s.Metadata
+			}
 			continue
 		}
 		l.index[h] = len(l.req.Series)

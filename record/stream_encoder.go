@@ -267,12 +267,31 @@ func (e *StreamEncoder) Finish() ([]byte, uint32) {
 // Done reports whether the record returned by Finish was appended. After a
 // failure the next record is a keyframe.
 func (e *StreamEncoder) Done(appended bool) {
+	if e.keyframe {
+		e.releaseKeyframeBuffers()
+	}
 	if appended {
 		e.seq++
 		e.needKey = false
 		return
 	}
 	e.needKey = true
+}
+
+// keyframeBufferLimit is the capacity above which the buffers a keyframe
+// grew are released: a keyframe defines every series of a target, while the
+// records between keyframes are a few bytes per sample. Keeping the
+// keyframe's buffers would cost about as much memory per series as
+// everything else the target keeps.
+const keyframeBufferLimit = 16 << 10
+
+func (e *StreamEncoder) releaseKeyframeBuffers() {
+	if cap(e.defs) > keyframeBufferLimit {
+		e.defs = nil
+	}
+	if cap(e.buf) > keyframeBufferLimit {
+		e.buf = nil
+	}
 }
 
 func appendString(b []byte, s string) []byte {

@@ -87,11 +87,13 @@ func BenchmarkScrapeParseAppend(b *testing.B) {
 		if _, err := lp.parse(bodies[i%len(bodies)], "text/plain; version=0.0.4", ts); err != nil {
 			b.Fatal(err)
 		}
+		lp.cache.endScrape()
 		lp.stale = lp.cache.stale(lp.stale[:0])
 		lp.report.set(1, 0.01, 1000, 1000, 0)
 		if _, err := lp.commit(ts); err != nil {
 			b.Fatal(err)
 		}
+		lp.cache.forget(lp.stale)
 		return len(lp.samples)
 	}
 	n := scrape(0) // warm the cache

@@ -1,6 +1,9 @@
 package scrape
 
 import (
+	"bytes"
+
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -8,34 +11,49 @@ import (
 	"github.com/ferrymetrics/ferry/remote"
 )
 
-// dropEvictAfter is how many scrapes a series that relabeling drops stays in
-// the cache after it was last exposed, so a series that flaps is not
-// relabeled again every time.
+// dropEvictAfter is how many scrapes a series that relabeling drops (or an
+// alias) stays in the cache after it was last exposed, so a series that
+// flaps is not relabeled again every time.
 const dropEvictAfter = 10
 
-// entry is what a target's loop remembers about one exposed series: the
-// result of relabeling it, so steady-state scrapes never relabel, and its
-// reference in the target's log stream.
+// Entry flags.
+const (
+	entryDropped  = 1 << iota // metric relabeling drops the series
+	entryExplicit             // last sample carried its own timestamp: no staleness markers
+	entryFree                 // slot unused
+)
+
+// Exposition formats, as recorded per entry so its labels can be rebuilt
+// from its exposed text.
+const (
+	formatText = iota
+	formatOpenMetrics
+	formatProto
+)
+
+// entry is what a target's loop remembers about one exposed series. It
+// holds no pointers and no label strings: the exposed text lives in the
+// cache's byte arena, and the series' final labels are rebuilt from it (and
+// relabeled again) only when a keyframe has to define the series anew. A
+// steady-state scrape touches nothing but these fixed-size fields.
 type entry struct {
-	key      string        // the series as exposed, e.g. `up{job="x"}`
-	lset     labels.Labels // after target labels and metric relabeling; empty if dropped
-	fam      *family
-	ref      record.Ref
-	lastIter uint64 // scrape that last exposed the series
-	// explicitTS is set when the series' last sample carried its own
-	// timestamp; such series get no staleness markers, as in Prometheus.
-	explicitTS bool
-	// alias is set when another exposed text yields the same final labels
-	// (`m` and `m{}`, labels in another order, or relabeling that makes
-	// two series one): samples go to the alias, so one series gets one
-	// sample per scrape however it is spelled.
-	alias *entry
-	// hash is the hash of lset, the key in seriesCache.byLabels.
-	hash    uint64
-	deleted bool
+	ref       record.Ref // the series in the target's log stream
+	textHash  uint64     // xxhash of the exposed text: key in seriesCache.index
+	labelHash uint64     // hash of the final labels: key in seriesCache.byLabels
+	keyOff    uint32     // exposed text: keys[keyOff : keyOff+keyLen]
+	keyLen    uint32
+	lastIter  uint32 // scrape that last exposed the series
+	order     int32  // position in the previous scrape's exposition, -1 if none
+	// alias is the entry that owns the series when another exposed text
+	// yields the same final labels (`m` and `m{}`, labels in another
+	// order, or relabeling that merges two series); -1 otherwise.
+	alias  int32
+	fam    int32 // index in seriesCache.families, -1 if unknown
+	flags  uint8
+	format uint8
 }
 
-func (e *entry) dropped() bool { return e.lset.IsEmpty() }
+func (e *entry) dropped() bool { return e.flags&entryDropped != 0 }
 
 // family holds a metric family's metadata as exposed.
 type family struct {
@@ -43,100 +61,244 @@ type family struct {
 	meta remote.Metadata
 }
 
-// seriesCache is the per-target memory of exposed series.
+// seriesCache is a target's memory of exposed series between scrapes,
+// built to be small: entries are plain structs in one slice and their
+// exposed texts share one byte arena. Targets expose their series in the
+// same order scrape after scrape, so a lookup first compares the text with
+// the entry expected at the same position in the previous scrape, and
+// hashes only when that fails.
 type seriesCache struct {
-	entries  map[string]*entry
-	byLabels map[uint64]*entry // the entry owning each final label set
-	families map[string]*family
-	iter     uint64
-	prev     []*entry // series the previous successful scrape appended
-	cur      []*entry // series the current scrape appended
+	entries []entry
+	free    []int32
+	keys    []byte // arena of exposed texts
+	garbage int    // arena bytes of freed entries
+
+	index map[uint64]int32 // text hash -> entry
+	// pinned holds the exposed labels of the few entries whose text does
+	// not rebuild them (see loop.finalLabels).
+	pinned   map[int32]labels.Labels
+	overflow map[string]int32 // texts whose hash another text already has
+	byLabels map[uint64]int32 // final labels hash -> entry owning them
+
+	order []int32 // entries in the order the previous scrape exposed them
+	next  []int32 // the same for the current scrape
+	pos   int     // where the current scrape is in order
+
+	families []family
+	famIndex map[string]int32
+
+	iter      uint32
+	prev, cur []int32 // owners appended by the previous and the current scrape
 }
 
 func newSeriesCache() *seriesCache {
-	return &seriesCache{entries: map[string]*entry{}, byLabels: map[uint64]*entry{}, families: map[string]*family{}}
+	return &seriesCache{
+		index: map[uint64]int32{}, overflow: map[string]int32{}, byLabels: map[uint64]int32{}, pinned: map[int32]labels.Labels{},
+		famIndex: map[string]int32{},
+	}
 }
 
 // begin starts a scrape.
 func (c *seriesCache) begin() {
 	c.iter++
 	c.cur = c.cur[:0]
+	c.next = c.next[:0]
+	c.pos = 0
 }
 
-// add puts a new entry in the cache. If another entry already owns the same
-// final labels, the new one becomes its alias.
-func (c *seriesCache) add(e *entry) {
-	c.entries[e.key] = e
-	if e.dropped() {
-		return
+func (c *seriesCache) key(i int32) []byte {
+	e := &c.entries[i]
+	return c.keys[e.keyOff : e.keyOff+e.keyLen]
+}
+
+// lookup finds the entry of an exposed series text.
+func (c *seriesCache) lookup(text []byte) (int32, bool) {
+	if c.pos < len(c.order) {
+		i := c.order[c.pos]
+		if e := &c.entries[i]; e.flags&entryFree == 0 && bytes.Equal(c.keys[e.keyOff:e.keyOff+e.keyLen], text) {
+			c.pos++
+			return i, true
+		}
 	}
-	e.hash = e.lset.Hash()
-	if owner, ok := c.byLabels[e.hash]; ok && !owner.deleted {
-		if labels.Equal(owner.lset, e.lset) {
+	i, ok := c.index[xxhash.Sum64(text)]
+	if !ok || !bytes.Equal(c.key(i), text) {
+		if i, ok = c.overflow[string(text)]; !ok {
+			return 0, false
+		}
+	}
+	// Resynchronise the positional matching after an insertion or removal.
+	if o := c.entries[i].order; o >= 0 {
+		c.pos = int(o) + 1
+	}
+	return i, true
+}
+
+// seen records that the current scrape exposed entry i, in order.
+func (c *seriesCache) seen(i int32) { c.next = append(c.next, i) }
+
+// add creates an entry for a newly exposed series with the given final
+// labels (empty when relabeling drops the series). If an entry already owns
+// the same final labels, the new one becomes its alias; labelsOf rebuilds
+// an existing entry's final labels to rule out a hash collision.
+func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam int32, labelsOf func(int32) labels.Labels) int32 {
+	var i int32
+	if n := len(c.free); n > 0 {
+		i, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		c.entries = append(c.entries, entry{})
+		i = int32(len(c.entries) - 1)
+	}
+	h := xxhash.Sum64(text)
+	c.entries[i] = entry{textHash: h, keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, alias: -1, fam: fam, format: format}
+	c.keys = append(c.keys, text...)
+	if _, taken := c.index[h]; taken {
+		c.overflow[string(text)] = i
+	} else {
+		c.index[h] = i
+	}
+	e := &c.entries[i]
+	if final.IsEmpty() {
+		e.flags |= entryDropped
+		return i
+	}
+	e.labelHash = final.Hash()
+	if owner, ok := c.byLabels[e.labelHash]; ok && c.entries[owner].flags&entryFree == 0 {
+		if labels.Equal(labelsOf(owner), final) {
 			e.alias = owner
 		}
-		return // a hash collision keeps its own series
+		return i // a hash collision keeps its own series
 	}
-	c.byLabels[e.hash] = e
+	c.byLabels[e.labelHash] = i
+	return i
 }
 
-// resolve returns the entry that owns e's series.
-func (c *seriesCache) resolve(e *entry) *entry {
-	if e.alias == nil {
-		return e
+// resolve returns the entry that owns i's series.
+func (c *seriesCache) resolve(i int32) int32 {
+	e := &c.entries[i]
+	if e.alias < 0 {
+		return i
 	}
-	if e.alias.deleted {
-		// The owner went stale and was forgotten: e takes over.
-		e.alias = nil
-		if owner, ok := c.byLabels[e.hash]; !ok || owner.deleted {
-			c.byLabels[e.hash] = e
+	if c.entries[e.alias].flags&entryFree == 0 && c.entries[e.alias].labelHash == e.labelHash {
+		return e.alias
+	}
+	// The owner went stale and was forgotten: i takes over.
+	e.alias = -1
+	if owner, ok := c.byLabels[e.labelHash]; !ok || c.entries[owner].flags&entryFree != 0 {
+		c.byLabels[e.labelHash] = i
+	}
+	return i
+}
+
+// remove forgets entry i.
+func (c *seriesCache) remove(i int32) {
+	e := &c.entries[i]
+	if e.flags&entryFree != 0 {
+		return
+	}
+	if j, ok := c.index[e.textHash]; ok && j == i {
+		delete(c.index, e.textHash)
+	} else if len(c.overflow) > 0 {
+		delete(c.overflow, string(c.key(i)))
+	}
+	if j, ok := c.byLabels[e.labelHash]; ok && j == i && !e.dropped() {
+		delete(c.byLabels, e.labelHash)
+	}
+	c.garbage += int(e.keyLen)
+	delete(c.pinned, i)
+	*e = entry{flags: entryFree, order: -1, alias: -1}
+	c.free = append(c.free, i)
+	if c.garbage > 64<<10 && c.garbage > len(c.keys)/2 {
+		c.compact()
+	}
+}
+
+// compact rewrites the arena without the texts of freed entries.
+func (c *seriesCache) compact() {
+	keys := make([]byte, 0, len(c.keys)-c.garbage)
+	for i := range c.entries {
+		e := &c.entries[i]
+		if e.flags&entryFree != 0 {
+			continue
 		}
-		return e
+		off := uint32(len(keys))
+		keys = append(keys, c.keys[e.keyOff:e.keyOff+e.keyLen]...)
+		e.keyOff = off
 	}
-	return e.alias
+	c.keys, c.garbage = keys, 0
 }
 
-// remove forgets an entry.
-func (c *seriesCache) remove(e *entry) {
-	delete(c.entries, e.key)
-	e.deleted = true
-	if c.byLabels[e.hash] == e {
-		delete(c.byLabels, e.hash)
+// endScrape makes the current scrape's exposition order the one the next
+// scrape is matched against.
+func (c *seriesCache) endScrape() {
+	for i := range c.order {
+		if j := c.order[i]; int(j) < len(c.entries) {
+			c.entries[j].order = -1
+		}
 	}
+	c.order, c.next = c.next, c.order
+	for p, j := range c.order {
+		c.entries[j].order = int32(p)
+	}
+	c.trim()
 }
 
-// family returns the metadata holder for a family name, creating it.
-func (c *seriesCache) family(name []byte) *family {
-	if f, ok := c.families[string(name)]; ok {
-		return f
+// trim gives back the slack that growing left in the entries and the text
+// arena, once a target's series are known: it is as much memory as the
+// entries themselves right after the first scrape.
+func (c *seriesCache) trim() {
+	if n := len(c.entries); cap(c.entries) > n+n/4+64 {
+		c.entries = append(make([]entry, 0, n+n/8), c.entries...)
 	}
-	f := &family{name: string(name)}
-	c.families[f.name] = f
-	return f
+	if n := len(c.keys); cap(c.keys) > n+n/4+4096 {
+		c.keys = append(make([]byte, 0, n+n/8), c.keys...)
+	}
+	if n := len(c.next); cap(c.next) > n+n/4+64 {
+		c.next = make([]int32, 0, len(c.order))
+	}
 }
 
 // stale returns the series the previous scrape appended that the current
 // one did not, and forgets them. It then makes the current scrape the
-// previous one. Callers write a staleness marker for each returned entry.
-func (c *seriesCache) stale(dst []*entry) []*entry {
-	for _, e := range c.prev {
-		if e.lastIter == c.iter {
+// previous one. Callers write a staleness marker for each returned entry;
+// the entries stay readable until the next call.
+func (c *seriesCache) stale(dst []int32) []int32 {
+	for _, i := range c.prev {
+		e := &c.entries[i]
+		if e.flags&entryFree != 0 || e.lastIter == c.iter {
 			continue
 		}
-		if !e.explicitTS {
-			dst = append(dst, e)
+		if e.flags&entryExplicit == 0 {
+			dst = append(dst, i)
 		}
-		c.remove(e)
 	}
 	c.prev, c.cur = c.cur, c.prev
 	if c.iter%dropEvictAfter == 0 {
-		for _, e := range c.entries {
-			if (e.dropped() || e.alias != nil) && c.iter-e.lastIter > dropEvictAfter {
-				c.remove(e)
+		for i := range c.entries {
+			e := &c.entries[i]
+			if e.flags&entryFree == 0 && (e.dropped() || e.alias >= 0) && c.iter-e.lastIter > dropEvictAfter {
+				c.remove(int32(i))
 			}
 		}
 	}
 	return dst
+}
+
+// forget removes the entries stale returned, once their markers are written.
+func (c *seriesCache) forget(stale []int32) {
+	for _, i := range stale {
+		c.remove(i)
+	}
+}
+
+// family returns the index of a family's metadata holder, creating it.
+func (c *seriesCache) family(name []byte) int32 {
+	if i, ok := c.famIndex[string(name)]; ok {
+		return i
+	}
+	c.families = append(c.families, family{name: string(name)})
+	i := int32(len(c.families) - 1)
+	c.famIndex[c.families[i].name] = i
+	return i
 }
 
 // metricType maps an exposition type to the remote-write metadata type.

@@ -210,7 +210,7 @@ func FuzzScrapeParse(f *testing.F) {
 			for _, e := range l.exemplars[s.exFrom:s.exTo] {
 				exs = append(exs, e.Labels.String())
 			}
-			got = append(got, point{Labels: s.e.lset.String(), T: s.t, ValueBits: math.Float64bits(s.v), Start: s.st, Exemplars: exs})
+			got = append(got, point{Labels: l.finalLabels(s.e).String(), T: s.t, ValueBits: math.Float64bits(s.v), Start: s.st, Exemplars: exs})
 		}
 		sortPoints(want)
 		sortPoints(got)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -42,7 +43,7 @@ var staleNaN = math.Float64frombits(value.StaleNaN)
 // scraped is one sample of the current scrape: a float value, or a native
 // histogram when h or fh is set.
 type scraped struct {
-	e        *entry
+	e        int32 // the series' entry in the cache (the owner, for aliases)
 	t        int64
 	v        float64
 	st       int64 // start timestamp, 0 if unknown
@@ -66,14 +67,17 @@ type loop struct {
 	limits  func() error // non-nil error fails every scrape (target_limit)
 	now     func() time.Time
 
-	cache     *seriesCache
-	enc       *record.StreamEncoder
-	st        *labels.SymbolTable
-	buf       bytes.Buffer
+	cache *seriesCache
+	enc   *record.StreamEncoder
+	st    *labels.SymbolTable
+	// buf and samples are borrowed from pools for the length of a scrape:
+	// only scrapes in progress hold a body and a sample list, not every
+	// target between its scrapes.
+	buf       *bytes.Buffer
 	samples   []scraped
 	exemplars []exemplar.Exemplar
-	created   []*entry
-	stale     []*entry
+	created   []int32
+	stale     []int32
 	report    reportSeries
 	lastTS    int64
 
@@ -133,14 +137,15 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 	tsMs := ts.UnixMilli()
 
 	l.cache.begin()
-	l.samples, l.created, l.exemplars = l.samples[:0], l.created[:0], l.exemplars[:0]
+	l.borrow()
+	defer l.giveBack()
 	var res parseResult
 	err := l.limits()
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, l.target.timeout)
 		l.buf.Reset()
 		var contentType string
-		contentType, err = l.fetcher.fetch(sctx, &l.buf)
+		contentType, err = l.fetcher.fetch(sctx, l.buf)
 		cancel()
 		if err == nil {
 			res, err = l.parse(l.buf.Bytes(), contentType, tsMs)
@@ -154,6 +159,9 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 		res.added = 0
 	}
 	dur := time.Since(wallStart)
+	if err == nil {
+		l.cache.endScrape()
+	}
 	l.stale = l.cache.stale(l.stale[:0])
 	up := 1.0
 	if err != nil {
@@ -172,6 +180,7 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 	if _, aerr := l.commit(tsMs); aerr != nil {
 		l.logger.Error("Could not append scrape to the log", "err", aerr)
 	}
+	l.cache.forget(l.stale)
 	l.lastTS = tsMs
 	l.target.report(start, dur, len(l.samples), err)
 }
@@ -184,6 +193,33 @@ func (l *loop) discard() {
 	}
 	l.samples, l.created = l.samples[:0], l.created[:0]
 	l.cache.begin()
+}
+
+var (
+	bodyPool    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	samplesPool = sync.Pool{New: func() any { return new([]scraped) }}
+)
+
+// borrow takes a body buffer and a sample list from the pools.
+func (l *loop) borrow() {
+	l.buf = bodyPool.Get().(*bytes.Buffer)
+	l.buf.Reset()
+	sp := samplesPool.Get().(*[]scraped)
+	l.samples = (*sp)[:0]
+	l.created, l.exemplars = l.created[:0], l.exemplars[:0]
+}
+
+// giveBack returns the scrape's buffers to the pools.
+func (l *loop) giveBack() {
+	bodyPool.Put(l.buf)
+	l.buf = nil
+	clear(l.samples) // drop histogram pointers
+	sp := l.samples[:0]
+	samplesPool.Put(&sp)
+	l.samples = nil
+	if cap(l.exemplars) > 256 {
+		l.exemplars = nil
+	}
 }
 
 type parseResult struct {
@@ -210,8 +246,9 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 	if err != nil {
 		l.logger.Debug("Using fallback scrape protocol", "err", err)
 	}
+	format := formatOf(contentType, l.cfg)
 	var (
-		cur  *family
+		cur  = int32(-1) // family announced last
 		lset labels.Labels
 		c    = l.cache
 		// ex escapes to the heap (the parser is an interface): one per
@@ -230,18 +267,18 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 		case textparse.EntryType:
 			name, t := p.Type()
 			cur = c.family(name)
-			cur.meta.Type = metricType(t)
+			c.families[cur].meta.Type = metricType(t)
 		case textparse.EntryHelp:
 			name, help := p.Help()
 			cur = c.family(name)
-			if string(help) != cur.meta.Help {
-				cur.meta.Help = string(help)
+			if f := &c.families[cur]; string(help) != f.meta.Help {
+				f.meta.Help = string(help)
 			}
 		case textparse.EntryUnit:
 			name, unit := p.Unit()
 			cur = c.family(name)
-			if string(unit) != cur.meta.Unit {
-				cur.meta.Unit = string(unit)
+			if f := &c.families[cur]; string(unit) != f.meta.Unit {
+				f.meta.Unit = string(unit)
 			}
 		case textparse.EntrySeries, textparse.EntryHistogram:
 			var (
@@ -257,39 +294,44 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 				series, tp, h, fh = p.Histogram()
 			}
 			res.scraped++
-			e, ok := c.entries[string(series)]
+			i, ok := c.lookup(series)
 			if !ok {
 				p.Labels(&lset)
 				if err := l.checkLabelLimits(lset); err != nil {
 					return res, err
 				}
-				e = &entry{key: string(series), lset: mutateSampleLabels(lset, l.target, l.cfg.HonorLabels, l.cfg.MetricRelabelConfigs)}
-				if !e.dropped() {
-					if err := l.checkLabelLimits(e.lset); err != nil {
+				final := mutateSampleLabels(lset, l.target, l.cfg.HonorLabels, l.cfg.MetricRelabelConfigs)
+				if !final.IsEmpty() {
+					if err := l.checkLabelLimits(final); err != nil {
 						return res, err
 					}
 				}
-				e.fam = familyOf(c, cur, lset.Get(model.MetricNameLabel))
-				c.add(e)
-				l.created = append(l.created, e)
-				if !e.dropped() && e.alias == nil {
+				i = c.add(series, format, final, familyOf(c, cur, lset.Get(model.MetricNameLabel)), l.finalLabels)
+				l.created = append(l.created, i)
+				// The entry keeps no labels: make sure its text rebuilds them.
+				if rebuilt, err := exposedLabels(format, series, l.st); err != nil || !labels.Equal(rebuilt, lset) {
+					c.pinned[i] = lset.Copy()
+				}
+				if !final.IsEmpty() && c.entries[i].alias < 0 {
 					res.added++
 				}
 			}
-			if e.dropped() {
-				e.lastIter = c.iter
+			c.seen(i)
+			if c.entries[i].dropped() {
+				c.entries[i].lastIter = c.iter
 				continue
 			}
-			if e.alias != nil {
-				e.lastIter = c.iter // keeps the alias from being evicted
-				e = c.resolve(e)
+			if c.entries[i].alias >= 0 {
+				c.entries[i].lastIter = c.iter // keeps the alias from being evicted
+				i = c.resolve(i)
 			}
+			e := &c.entries[i]
 			if e.lastIter == c.iter {
 				l.m.duplicates.Inc()
 				continue
 			}
 			e.lastIter = c.iter
-			s := scraped{e: e, t: ts, v: v, st: p.StartTimestamp()}
+			s := scraped{e: i, t: ts, v: v, st: p.StartTimestamp()}
 			// The parser may reuse its histograms; the sample outlives
 			// the parse.
 			if h != nil {
@@ -301,7 +343,11 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			if tp != nil && l.cfg.HonorTimestamps {
 				s.t, s.explicit = *tp, true
 			}
-			e.explicitTS = s.explicit && !l.cfg.TrackTimestampsStaleness
+			if s.explicit && !l.cfg.TrackTimestampsStaleness {
+				e.flags |= entryExplicit
+			} else {
+				e.flags &^= entryExplicit
+			}
 			s.exFrom = int32(len(l.exemplars))
 			for {
 				ex = exemplar.Exemplar{}
@@ -316,7 +362,7 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			}
 			s.exTo = int32(len(l.exemplars))
 			l.samples = append(l.samples, s)
-			c.cur = append(c.cur, e)
+			c.cur = append(c.cur, i)
 		}
 	}
 	if lim := int(l.cfg.SampleLimit); lim > 0 && len(l.samples) > lim {
@@ -337,11 +383,14 @@ func utf8RuneCount(ls labels.Labels) int {
 // familyOf finds the family a new series belongs to: the family whose
 // metadata was announced last, if the series' name extends its name (as
 // `_total`, `_bucket`, `_sum` do), else a family of exactly that name.
-func familyOf(c *seriesCache, cur *family, name string) *family {
-	if cur != nil && strings.HasPrefix(name, cur.name) {
+func familyOf(c *seriesCache, cur int32, name string) int32 {
+	if cur >= 0 && strings.HasPrefix(name, c.families[cur].name) {
 		return cur
 	}
-	return c.families[name]
+	if i, ok := c.famIndex[name]; ok {
+		return i
+	}
+	return -1
 }
 
 func (l *loop) checkLabelLimits(lset labels.Labels) error {
@@ -446,15 +495,20 @@ func (l *loop) commit(ts int64) (uint32, error) {
 	}
 }
 
-// ref returns the series' reference in the stream, defining it if needed.
-func (l *loop) ref(e *entry) record.Ref {
+// ref returns the series' reference in the stream, defining it if needed:
+// on a keyframe, the series' labels are rebuilt from its exposed text.
+func (l *loop) ref(i int32) record.Ref {
+	e := &l.cache.entries[i]
 	if !l.enc.Valid(e.ref) {
 		var meta remote.Metadata
 		var family string
-		if e.fam != nil {
-			meta, family = e.fam.meta, e.fam.name
+		if e.fam >= 0 {
+			f := &l.cache.families[e.fam]
+			meta, family = f.meta, f.name
 		}
-		e.ref = l.enc.Define(e.lset, family, meta)
+		ref := l.enc.Define(l.finalLabels(i), family, meta)
+		l.cache.entries[i].ref = ref
+		return ref
 	}
 	return e.ref
 }
@@ -475,7 +529,7 @@ func (l *loop) stop(ctx context.Context, staleness bool) {
 		return
 	}
 	l.cache.begin()
-	l.samples = l.samples[:0]
+	l.samples = nil
 	l.stale = l.cache.stale(l.stale[:0])
 	if len(l.stale) == 0 {
 		return

@@ -276,8 +276,9 @@ func TestMetricRelabelingDropsAndRewritesOncePerSeries(t *testing.T) {
 	require.Equal(t, 1.0, gs[h.series("scrape_samples_post_metric_relabeling")].v)
 	// Both series are cached, the dropped one as dropped.
 	require.Len(t, h.loop.cache.entries, 2)
-	e := h.loop.cache.entries["drop_me"]
-	require.True(t, e.dropped())
+	i, ok := h.loop.cache.lookup([]byte("drop_me"))
+	require.True(t, ok)
+	require.True(t, h.loop.cache.entries[i].dropped())
 }
 
 func TestLimitsFailTheScrape(t *testing.T) {

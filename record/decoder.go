@@ -34,7 +34,7 @@ type Batch struct {
 	// series are ordered per series rather than per stream.
 	Stream uint64
 	// Series holds one entry per series with data in the record; Hashes[i]
-	// is Series[i].Labels.Hash() and Families[i] the name of its metric
+	// is the hash of Series[i]'s labels and Families[i] the name of its metric
 	// family as exposed (the metric name when the exposition named none;
 	// "" for received batches).
 	Series   []remote.Series
@@ -83,28 +83,37 @@ type streamState struct {
 	next   uint64 // expected sequence number of the next record
 	broken bool
 	series []seriesState
+	// refs is the arena of the series' dictionary ids (seriesState.refs*).
+	refs []uint32
+	// prevStart holds each series' previous start timestamp; it is
+	// allocated only once the stream carries start timestamps.
+	prevStart []int64
 }
 
+// seriesState is what a decoder keeps per series of a stream: no label
+// strings (they live in the segment's dictionary) and no pointers, so a
+// sender's memory per series is a few dozen bytes.
 type seriesState struct {
-	lset labels.Labels // after the Transform
-	// refs holds the Decoder.dict ids of lset's names and values, then
-	// of the metadata's help and unit.
-	refs      []uint32
-	hash      uint64
-	prev      uint64 // bits of the previous value
-	prevStart int64  // previous start timestamp
-	family    uint32 // dict id of the metric family name
-	mtype     remote.MetricType
-	keep      bool
+	hash    uint64 // of the labels after the Transform
+	prev    uint64 // bits of the previous value
+	refsOff uint32 // ids of the labels' names and values, then of help and unit:
+	refsLen uint32 // streamState.refs[refsOff : refsOff+refsLen]
+	family  uint32 // dict id of the metric family name
+	mtype   remote.MetricType
+	keep    bool
+}
+
+func (st *streamState) refsOf(s *seriesState) []uint32 {
+	return st.refs[s.refsOff : s.refsOff+s.refsLen : s.refsOff+s.refsLen]
 }
 
 // metadata returns the series' metadata; its strings live in dict.
-func (s *seriesState) metadata(dict *remote.Dict) remote.Metadata {
-	n := len(s.refs)
-	if n < 2 {
+func (st *streamState) metadata(s *seriesState, dict *remote.Dict) remote.Metadata {
+	if s.refsLen < 2 {
 		return remote.Metadata{Type: s.mtype}
 	}
-	return remote.Metadata{Type: s.mtype, Help: dict.String(s.refs[n-2]), Unit: dict.String(s.refs[n-1])}
+	refs := st.refsOf(s)
+	return remote.Metadata{Type: s.mtype, Help: dict.String(refs[len(refs)-2]), Unit: dict.String(refs[len(refs)-1])}
 }
 
 // NewDecoder returns a Decoder applying t (which may be nil) to every series.
@@ -150,6 +159,8 @@ func (d *Decoder) decodeStream(data []byte, out *Batch) error {
 			d.streams[id] = st
 		}
 		st.series = st.series[:0]
+		st.refs = st.refs[:0]
+		st.prevStart = st.prevStart[:0]
 		st.broken = false
 	} else if st == nil || st.broken || seq != st.next {
 		if st != nil {
@@ -186,20 +197,20 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		s := seriesState{lset: lset, hash: lset.Hash(), mtype: mtype, keep: keep}
+		s := seriesState{hash: lset.Hash(), mtype: mtype, keep: keep, refsOff: uint32(len(st.refs))}
 		if keep {
-			s.refs = make([]uint32, 0, 2*lset.Len()+2)
 			lset.Range(func(l labels.Label) {
-				s.refs = append(s.refs, d.dict.Intern(l.Name), d.dict.Intern(l.Value))
+				st.refs = append(st.refs, d.dict.Intern(l.Name), d.dict.Intern(l.Value))
 			})
-			s.refs = append(s.refs, d.dict.InternBytes(help), d.dict.InternBytes(unit))
+			st.refs = append(st.refs, d.dict.InternBytes(help), d.dict.InternBytes(unit))
+			s.refsLen = uint32(len(st.refs)) - s.refsOff
 			if len(family) > 0 {
 				s.family = d.dict.InternBytes(family)
 			} else {
 				s.family = d.dict.Intern(lset.Get(model.MetricNameLabel))
 			}
 			if d.OnMetadata != nil && (mtype != 0 || len(help) > 0 || len(unit) > 0) {
-				d.OnMetadata(d.dict.String(s.family), s.metadata(d.dict))
+				d.OnMetadata(d.dict.String(s.family), st.metadata(&s, d.dict))
 			}
 		}
 		st.series = append(st.series, s)
@@ -279,8 +290,11 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		}
 		var start int64
 		if flags&flagStarts != 0 {
-			s.prevStart += sr.varint()
-			start = s.prevStart
+			for int(idx) >= len(st.prevStart) {
+				st.prevStart = append(st.prevStart, 0)
+			}
+			st.prevStart[idx] += sr.varint()
+			start = st.prevStart[idx]
 		}
 		if out == nil {
 			continue
@@ -290,7 +304,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 			continue
 		}
 		out.samples = append(out.samples, remote.Sample{Value: math.Float64frombits(s.prev), Timestamp: t, StartTimestamp: start})
-		d.addEntry(out, s, idx)
+		d.addEntry(out, st, s, idx)
 	}
 	if out != nil {
 		// Point each new series at its sample only now: appending to
@@ -315,8 +329,8 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 
 // addEntry appends a Batch entry for series idx and remembers where it is,
 // so that exemplars of the same record can find it.
-func (d *Decoder) addEntry(out *Batch, s *seriesState, idx uint32) *remote.Series {
-	out.Series = append(out.Series, remote.Series{Labels: s.lset, Metadata: s.metadata(d.dict), Dict: d.dict, Refs: s.refs})
+func (d *Decoder) addEntry(out *Batch, st *streamState, s *seriesState, idx uint32) *remote.Series {
+	out.Series = append(out.Series, remote.Series{Metadata: st.metadata(s, d.dict), Dict: d.dict, Refs: st.refsOf(s)})
 	out.Hashes = append(out.Hashes, s.hash)
 	out.Families = append(out.Families, d.dict.String(s.family))
 	d.entry[idx] = int32(len(out.Series))
@@ -342,7 +356,7 @@ func (d *Decoder) decodeHistograms(r *byteReader, st *streamState, recTS int64, 
 			out.Dropped++
 			continue
 		}
-		e := d.addEntry(out, s, uint32(idx))
+		e := d.addEntry(out, st, s, uint32(idx))
 		e.Histograms = []remote.Histogram{{Timestamp: ts, StartTimestamp: start, H: h, FH: fh}}
 	}
 	if r.err != nil {
@@ -377,7 +391,7 @@ func (d *Decoder) decodeExemplars(r *byteReader, st *streamState, recTS int64, o
 		if k := d.entry[idx]; k > 0 {
 			e = &out.Series[k-1]
 		} else {
-			e = d.addEntry(out, &st.series[idx], uint32(idx))
+			e = d.addEntry(out, st, &st.series[idx], uint32(idx))
 		}
 		e.Exemplars = append(e.Exemplars, ex)
 	}

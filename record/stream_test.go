@@ -99,8 +99,8 @@ func readSamples(t *testing.T, r *wal.Reader, d *Decoder) (got []sample, errs []
 		}
 		for i, s := range b.Series {
 			require.Len(t, s.Samples, 1)
-			require.Equal(t, s.Labels.Hash(), b.Hashes[i])
-			got = append(got, sample{s.Labels, s.Samples[0].Timestamp, math.Float64bits(s.Samples[0].Value)})
+			require.Equal(t, s.LabelSet().Hash(), b.Hashes[i])
+			got = append(got, sample{s.LabelSet(), s.Samples[0].Timestamp, math.Float64bits(s.Samples[0].Value)})
 		}
 	}
 }
@@ -217,7 +217,7 @@ func TestTransformRunsOncePerSeriesAndCanDrop(t *testing.T) {
 		dropped += b.Dropped
 		total += len(b.Series)
 		for _, s := range b.Series {
-			require.Equal(t, "eu-1", s.Labels.Get("cluster"))
+			require.Equal(t, "eu-1", s.LabelSet().Get("cluster"))
 		}
 	}
 	require.Equal(t, 10, calls, "transform runs per definition, not per sample")

@@ -68,7 +68,7 @@ func metadataSizeV1(m *FamilyMetadata) int {
 }
 
 func seriesSizeV1(s *Series) int {
-	n := labelsSizeV1(v1Labels, s.Labels)
+	n := seriesLabelsSizeV1(s)
 	for i := range s.Samples {
 		n += sizeBytesField(v1Samples, sampleSize(&s.Samples[i], false))
 	}
@@ -82,7 +82,7 @@ func seriesSizeV1(s *Series) int {
 }
 
 func appendSeriesV1(b []byte, s *Series) []byte {
-	b = appendLabelsV1(b, v1Labels, s.Labels)
+	b = appendSeriesLabelsV1(b, s)
 	for i := range s.Samples {
 		b = appendSample(b, v1Samples, &s.Samples[i], false)
 	}
@@ -98,6 +98,24 @@ func appendSeriesV1(b []byte, s *Series) []byte {
 		b = appendBytesHeader(b, v1Histograms, histogramSize(h, false))
 		b = appendHistogram(b, h, false)
 	}
+	return b
+}
+
+// seriesLabelsSizeV1 is the size of the series' labels as TimeSeries.labels.
+func seriesLabelsSizeV1(s *Series) int {
+	n := 0
+	s.rangeLabels(func(name, value string) {
+		n += sizeBytesField(v1Labels, sizeString(labelName, name)+sizeString(labelValue, value))
+	})
+	return n
+}
+
+func appendSeriesLabelsV1(b []byte, s *Series) []byte {
+	s.rangeLabels(func(name, value string) {
+		b = appendBytesHeader(b, v1Labels, sizeString(labelName, name)+sizeString(labelValue, value))
+		b = appendString(b, labelName, name)
+		b = appendString(b, labelValue, value)
+	})
 	return b
 }
 

@@ -32,6 +32,9 @@ type Request struct {
 // Series is one time series with its data points. A series carries float
 // samples or histograms; RW2 forbids both in one TimeSeries message.
 type Series struct {
+	// Labels is the series' complete, sorted label set. It may be empty
+	// when Dict and Refs are set: the labels are then the dictionary
+	// strings Refs names (see LabelSet).
 	Labels     labels.Labels
 	Samples    []Sample
 	Histograms []Histogram
@@ -42,8 +45,7 @@ type Series struct {
 	// Dict and Refs optionally give the ids of the series' strings in a
 	// dictionary, so encoders need not hash them: Refs holds the ids of
 	// each label's name and value, in label order, then of Metadata.Help
-	// and Metadata.Unit. Labels and Metadata stay authoritative; Refs
-	// must match them.
+	// and Metadata.Unit. When Labels is set too, Refs must match it.
 	Dict *Dict
 	Refs []uint32
 }

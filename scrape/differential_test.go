@@ -107,11 +107,11 @@ func ferryPoints(t testing.TB, h *harness, ts int64) (pts []point, up float64) {
 		b.Reset()
 		require.NoError(t, h.dec.Decode(rec, &b))
 		for _, s := range b.Series {
-			name := s.Labels.Get(model.MetricNameLabel)
+			name := s.LabelSet().Get(model.MetricNameLabel)
 			if name == "up" {
 				up = s.Samples[0].Value
 			}
-			if _, isReport := reportNames[name]; isReport && s.Labels.Get("job") == "node" && s.Labels.Get("env") == "prod" {
+			if ls := s.LabelSet(); reportNames[name] && ls.Get("job") == "node" && ls.Get("env") == "prod" {
 				continue
 			}
 			var exs []string
@@ -119,7 +119,7 @@ func ferryPoints(t testing.TB, h *harness, ts int64) (pts []point, up float64) {
 				exs = append(exs, e.Labels.String())
 			}
 			x := s.Samples[0]
-			pts = append(pts, point{Labels: s.Labels.String(), T: x.Timestamp, ValueBits: math.Float64bits(x.Value), Start: x.StartTimestamp, Exemplars: exs})
+			pts = append(pts, point{Labels: s.LabelSet().String(), T: x.Timestamp, ValueBits: math.Float64bits(x.Value), Start: x.StartTimestamp, Exemplars: exs})
 		}
 	}
 	return pts, up

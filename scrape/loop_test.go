@@ -150,7 +150,7 @@ func (h *harness) read() []got {
 		b.Reset()
 		require.NoError(h.t, h.dec.Decode(rec, &b))
 		for _, s := range b.Series {
-			out = append(out, got{s.Labels.String(), s.Samples[0].Timestamp, s.Samples[0].Value})
+			out = append(out, got{s.LabelSet().String(), s.Samples[0].Timestamp, s.Samples[0].Value})
 		}
 	}
 }

@@ -102,7 +102,7 @@ func scrapeRegistry(t *testing.T, in *instrumented, mutate func(*promconfig.Scra
 		b.Reset()
 		require.NoError(t, dec.Decode(rec, &b))
 		for _, s := range b.Series {
-			out[s.Labels.String()] = s
+			out[s.LabelSet().String()] = s
 		}
 	}
 }
@@ -111,12 +111,12 @@ func scrapeRegistry(t *testing.T, in *instrumented, mutate func(*promconfig.Scra
 func lookup(t *testing.T, got map[string]remote.Series, name string, kv ...string) remote.Series {
 	t.Helper()
 	for _, s := range got {
-		if s.Labels.Get("__name__") != name {
+		if s.LabelSet().Get("__name__") != name {
 			continue
 		}
 		ok := true
 		for i := 0; i < len(kv); i += 2 {
-			if s.Labels.Get(kv[i]) != kv[i+1] {
+			if s.LabelSet().Get(kv[i]) != kv[i+1] {
 				ok = false
 			}
 		}
@@ -183,7 +183,7 @@ func TestScrapingAClientGolangRegistryAsOpenMetricsKeepsClassicHistograms(t *tes
 	// As with Prometheus' created-timestamp ingestion, _created lines
 	// become start timestamps instead of series of their own.
 	for _, s := range got {
-		require.NotEqual(t, "jobs_processed_created", s.Labels.Get("__name__"))
+		require.NotEqual(t, "jobs_processed_created", s.LabelSet().Get("__name__"))
 	}
 }
 

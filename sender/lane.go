@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/ferrymetrics/ferry/remote"
 )
 
@@ -81,7 +79,7 @@ func (l *lane) add(p *piece) {
 	for i := range p.series {
 		s := &p.series[i]
 		h := p.hashes[i]
-		if j, ok := l.index[h]; ok && labels.Equal(l.req.Series[j].Labels, s.Labels) {
+		if j, ok := l.index[h]; ok && remote.SameSeries(&l.req.Series[j], s) {
 			d := &l.req.Series[j]
 			d.Samples = append(d.Samples, s.Samples...)
 			d.Histograms = append(d.Histograms, s.Histograms...)

@@ -186,12 +186,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.scrape.Run(scrapeCtx, a.disc.Updates())
 
 	handler, err := web.NewHandler(web.Options{
-		Sources:      a.sources(),
+		Sources:      a.webSources(),
 		Gatherer:     a.reg,
 		EnableReload: a.opts.EnableLifecycle,
 		EnablePprof:  a.opts.EnablePprof,
 		Logger:       a.logger,
 		StartTime:    a.start,
+		Context:      ctx,
 	})
 	if err != nil {
 		stopScrape()
@@ -372,7 +373,8 @@ func (a *Agent) applyReceiver(cfg *config.Config) {
 	r, err := receiver.New(receiver.Options{
 		Mode: mode, Log: a.log, Accepted: accepted,
 		MaxBodySize: int64(rc.MaxBodySize), MaxDecodedSize: int(rc.MaxDecodedSize), MaxConcurrent: rc.MaxConcurrentRequests,
-		Logger: a.logger.With("component", "receiver"), Registerer: a.reg,
+		BearerToken: rc.BearerToken,
+		Logger:      a.logger.With("component", "receiver"), Registerer: a.reg,
 	})
 	if err != nil {
 		a.logger.Error("Cannot start the receiver", "err", err)

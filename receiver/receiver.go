@@ -1,4 +1,6 @@
-// Package receiver is ferry's remote-write endpoint.
+// Package receiver is ferry's ingestion endpoint: Remote-Write 1.0 and 2.0
+// on POST /api/v1/write, and text or OpenMetrics expositions pushed by
+// batch jobs on /metrics/job/<job>/... (see push.go).
 //
 // In relay mode every accepted request is validated, written to the log as
 // one batch record and fsynced before the response: a 2xx means the data is
@@ -8,26 +10,28 @@
 // the quickstart shows the whole pipeline without any other service.
 //
 // Status codes follow the Remote-Write specifications: 204 on success, 400
-// for a malformed body or invalid data, 413 for a body over the limits, 415
-// for an unsupported content type or encoding, 429 with Retry-After when too
-// many requests are in progress, 5xx when the log cannot take the data (the
-// client retries). RW2 responses always carry the *-Written headers.
+// for a malformed body or invalid data, 401 without the configured bearer
+// token, 413 for a body over the limits, 415 for an unsupported content
+// type or encoding, 429 with Retry-After when too many requests are in
+// progress, 5xx when the log cannot take the data (the client retries).
+// RW2 responses always carry the *-Written headers.
+//
+// A request whose tenant, message and decompressed body equal those of a
+// request accepted within the duplicate window (by default the last 4096
+// requests, for at most 10 minutes) is a client's retry: it is answered as
+// the first was and not stored again.
 package receiver
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ferrymetrics/ferry/record"
 	"github.com/ferrymetrics/ferry/remote"
 	"github.com/ferrymetrics/ferry/wal"
 )
@@ -53,27 +57,49 @@ type Options struct {
 	Mode Mode
 	// Log receives accepted requests in relay mode.
 	Log Log
-	// Accepted lists the messages accepted; both when empty.
+	// Accepted lists the remote-write messages accepted; both when empty.
 	Accepted []remote.Message
 	// MaxBodySize bounds the compressed body; default 32 MiB.
 	MaxBodySize int64
 	// MaxDecodedSize bounds the decompressed body; default 128 MiB.
 	MaxDecodedSize int
 	// MaxConcurrent bounds requests in progress; more get 429. Default 16.
+	// Memory in use is at most about MaxConcurrent times (MaxBodySize +
+	// MaxDecodedSize + the decoded request).
 	MaxConcurrent int
 	// Limits bound one request's series, labels and samples.
-	Limits     remote.Limits
+	Limits remote.Limits
+	// BearerToken returns the token requests must present as
+	// "Authorization: Bearer <token>"; "" and no error means none is
+	// required. It is called at most once a second, so a rotated token
+	// file takes effect without a reload. An error refuses every request.
+	BearerToken func() (string, error)
+	// TenantHeader names the request header whose value is the tenant of
+	// the data, stored with it in the log; DefaultTenantHeader if empty.
+	TenantHeader string
+	// DedupRequests is how many accepted requests are remembered to
+	// recognise retries; DefaultDedupRequests if 0, none if negative.
+	DedupRequests int
+	// DedupWindow is how long an accepted request is remembered at most;
+	// DefaultDedupWindow if 0.
+	DedupWindow time.Duration
+	// Now returns the time, which stamps pushed samples that have none.
+	Now        func() time.Time
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
-// Receiver handles POST /api/v1/write.
+// Receiver handles remote-write and push requests.
 type Receiver struct {
-	opts    Options
-	logger  *slog.Logger
-	m       *metrics
-	slots   chan struct{}
-	Inspect *Table
+	opts     Options
+	logger   *slog.Logger
+	m        *metrics
+	slots    chan struct{}
+	auth     *bearerAuth
+	dedup    *dedup
+	fp       fingerprinter
+	families *families
+	Inspect  *Table
 
 	bufs sync.Pool
 }
@@ -98,12 +124,30 @@ func New(opts Options) (*Receiver, error) {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = 16
 	}
+	if opts.TenantHeader == "" {
+		opts.TenantHeader = DefaultTenantHeader
+	}
+	if opts.DedupRequests == 0 {
+		opts.DedupRequests = DefaultDedupRequests
+	}
+	if opts.DedupWindow <= 0 {
+		opts.DedupWindow = DefaultDedupWindow
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	r := &Receiver{
 		opts: opts, logger: opts.Logger, m: newMetrics(opts.Registerer),
-		slots: make(chan struct{}, opts.MaxConcurrent),
+		slots: make(chan struct{}, opts.MaxConcurrent), fp: newFingerprinter(), families: newFamilies(),
+	}
+	if opts.BearerToken != nil {
+		r.auth = &bearerAuth{source: opts.BearerToken, now: opts.Now}
+	}
+	if opts.DedupRequests > 0 {
+		r.dedup = newDedup(opts.DedupRequests, opts.DedupWindow, opts.Now)
 	}
 	if opts.Mode == ModeInspect {
 		r.Inspect = NewTable(100_000)
@@ -129,208 +173,64 @@ func (r *Receiver) reject(w http.ResponseWriter, msg remote.Message, code int, r
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	defer func() { r.m.duration.Observe(time.Since(start).Seconds()) }()
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		r.reject(w, "", http.StatusMethodNotAllowed, "method", fmt.Errorf("method %s not allowed", req.Method))
+	if isPushPath(req.URL.Path) {
+		r.servePush(w, req)
 		return
+	}
+	r.serveWrite(w, req)
+}
+
+// admit runs the checks every request passes before its body is read:
+// credentials, tenant and a free slot. It returns the tenant and a
+// function that frees the slot, or ok == false after answering.
+func (r *Receiver) admit(w http.ResponseWriter, req *http.Request, msg remote.Message) (tenant string, release func(), ok bool) {
+	if r.auth != nil {
+		res, err := r.auth.check(req)
+		switch res {
+		case authUnavailable:
+			r.logger.Error("Cannot read the receiver's bearer token; refusing every request", "err", err)
+			r.reject(w, msg, http.StatusInternalServerError, "auth_unavailable", errors.New("the receiver cannot check credentials"))
+			return "", nil, false
+		case authMissing, authWrong:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
+			r.reject(w, msg, http.StatusUnauthorized, "unauthorized", errors.New("missing or wrong bearer token"))
+			return "", nil, false
+		}
+	}
+	tenant, err := tenantOf(req, r.opts.TenantHeader)
+	if err != nil {
+		r.reject(w, msg, http.StatusBadRequest, "tenant", err)
+		return "", nil, false
 	}
 	select {
 	case r.slots <- struct{}{}:
-		defer func() { <-r.slots }()
+		return tenant, func() { <-r.slots }, true
 	default:
 		w.Header().Set("Retry-After", "1")
-		r.reject(w, "", http.StatusTooManyRequests, "overloaded", errors.New("too many concurrent requests"))
-		return
+		r.reject(w, msg, http.StatusTooManyRequests, "overloaded", errors.New("too many concurrent requests"))
+		return "", nil, false
 	}
-	msg, err := remote.ParseContentType(req.Header.Get("Content-Type"))
-	if err == nil && !slices.Contains(r.opts.Accepted, msg) {
-		err = fmt.Errorf("%w: %s is not accepted here", remote.ErrUnsupported, msg)
+}
+
+// readBody reads at most MaxBodySize bytes of the request body into b.body.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, msg remote.Message, b *buffers) bool {
+	var err error
+	b.body, err = readLimited(b.body, req.Body, r.opts.MaxBodySize, req.ContentLength)
+	switch {
+	case errors.Is(err, errOverLimit):
+		r.reject(w, msg, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("body larger than %d bytes", r.opts.MaxBodySize))
+		return false
+	case err != nil:
+		r.reject(w, msg, http.StatusBadRequest, "read", fmt.Errorf("read body: %w", err))
+		return false
 	}
-	if err != nil {
-		r.reject(w, "", http.StatusUnsupportedMediaType, "content_type", err)
-		return
-	}
-	encName := req.Header.Get("Content-Encoding")
-	if encName == "" {
-		encName = string(remote.EncodingSnappy)
-	}
-	enc, err := remote.ParseContentEncoding(encName)
-	if err != nil {
-		r.reject(w, msg, http.StatusUnsupportedMediaType, "content_encoding", err)
-		return
-	}
+	return true
+}
+
+func (r *Receiver) getBuffers() *buffers {
 	b, _ := r.bufs.Get().(*buffers)
 	if b == nil {
 		b = &buffers{}
 	}
-	defer r.bufs.Put(b)
-
-	body := bytes.NewBuffer(b.body[:0])
-	n, err := body.ReadFrom(io.LimitReader(req.Body, r.opts.MaxBodySize+1))
-	b.body = body.Bytes()
-	if err != nil {
-		r.reject(w, msg, http.StatusBadRequest, "read", fmt.Errorf("read body: %w", err))
-		return
-	}
-	if n > r.opts.MaxBodySize {
-		r.reject(w, msg, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("body larger than %d bytes", r.opts.MaxBodySize))
-		return
-	}
-	b.raw, err = remote.Decompress(b.raw[:0], b.body, enc, r.opts.MaxDecodedSize)
-	if err != nil {
-		r.decodeError(w, msg, err)
-		return
-	}
-	var rw *remote.Request
-	if msg == remote.MessageV2 {
-		rw, err = remote.DecodeV2(b.raw, r.opts.Limits)
-	} else {
-		rw, err = remote.DecodeV1(b.raw, r.opts.Limits)
-	}
-	if err != nil {
-		r.decodeError(w, msg, err)
-		return
-	}
-	counts := rw.Count()
-	if msg == remote.MessageV1 {
-		attachFamilyMetadata(rw)
-	}
-	if code, err := r.accept(rw, msg, b, counts); err != nil {
-		r.reject(w, msg, code, "storage", err)
-		r.logger.Error("Could not store received data; the client will retry", "err", err)
-		return
-	}
-	r.m.requests.WithLabelValues(string(msg)).Inc()
-	r.m.samples.Add(float64(counts.Samples))
-	r.m.histograms.Add(float64(counts.Histograms))
-	r.m.exemplars.Add(float64(counts.Exemplars))
-	if msg == remote.MessageV2 {
-		remote.SetWrittenHeaders(w.Header(), counts)
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (r *Receiver) decodeError(w http.ResponseWriter, msg remote.Message, err error) {
-	switch {
-	case errors.Is(err, remote.ErrTooLarge):
-		r.reject(w, msg, http.StatusRequestEntityTooLarge, "too_large", err)
-	case errors.Is(err, remote.ErrUnsupported):
-		r.reject(w, msg, http.StatusUnsupportedMediaType, "content_encoding", err)
-	default:
-		r.reject(w, msg, http.StatusBadRequest, "invalid", err)
-	}
-}
-
-// accept stores a decoded request: in the log, durably, in relay mode; in
-// the inspection table otherwise.
-func (r *Receiver) accept(rw *remote.Request, msg remote.Message, b *buffers, c remote.Counts) (int, error) {
-	if r.opts.Mode == ModeInspect {
-		r.Inspect.Update(rw)
-		return 0, nil
-	}
-	// An RW2 body that decoded cleanly is stored as received; RW1 is
-	// converted once, here, so the log holds one format.
-	payload := b.raw
-	if msg != remote.MessageV2 {
-		b.enc = record.AppendBatch(b.enc[:0], rw, &b.st)
-		payload = b.enc
-	}
-	total := c.Samples + c.Histograms
-	pos, err := r.opts.Log.Append(wal.Entry{Kind: record.KindBatch, Count: uint32(total), Data: payload})
-	if err != nil {
-		return http.StatusServiceUnavailable, fmt.Errorf("append to log: %w", err)
-	}
-	if err := r.opts.Log.Sync(pos); err != nil {
-		return http.StatusServiceUnavailable, fmt.Errorf("sync log: %w", err)
-	}
-	return 0, nil
-}
-
-// attachFamilyMetadata copies RW1's per-family metadata onto the series of
-// each family, so it survives being stored and forwarded as RW2.
-func attachFamilyMetadata(rw *remote.Request) {
-	if len(rw.FamilyMetadata) == 0 {
-		return
-	}
-	byName := make(map[string]remote.Metadata, len(rw.FamilyMetadata))
-	for _, m := range rw.FamilyMetadata {
-		byName[m.MetricFamilyName] = m.Metadata
-	}
-	for i := range rw.Series {
-		s := &rw.Series[i]
-		if !s.Metadata.IsZero() {
-			continue
-		}
-		name := s.Labels.Get("__name__")
-		if m, ok := byName[name]; ok {
-			s.Metadata = m
-			continue
-		}
-		for _, suffix := range []string{"_total", "_bucket", "_count", "_sum", "_created", "_info"} {
-			if n := len(name) - len(suffix); n > 0 && name[n:] == suffix {
-				if m, ok := byName[name[:n]]; ok {
-					s.Metadata = m
-					break
-				}
-			}
-		}
-	}
-}
-
-type metrics struct {
-	requests   *prometheus.CounterVec
-	rejected   *prometheus.CounterVec
-	samples    prometheus.Counter
-	histograms prometheus.Counter
-	exemplars  prometheus.Counter
-	duration   prometheus.Histogram
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_receiver_requests_total", Help: "Remote-write requests accepted, by message.",
-		}, []string{"message"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_receiver_rejected_requests_total", Help: "Remote-write requests refused, by reason.",
-		}, []string{"reason"}),
-		samples: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ferry_receiver_samples_total", Help: "Samples accepted.",
-		}),
-		histograms: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ferry_receiver_histograms_total", Help: "Histogram samples accepted.",
-		}),
-		exemplars: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ferry_receiver_exemplars_total", Help: "Exemplars accepted.",
-		}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "ferry_receiver_request_duration_seconds", Help: "Time to handle a remote-write request, fsync included.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
-		}),
-	}
-	if reg != nil {
-		m.requests = register(reg, m.requests)
-		m.rejected = register(reg, m.rejected)
-		m.samples = register(reg, m.samples)
-		m.histograms = register(reg, m.histograms)
-		m.exemplars = register(reg, m.exemplars)
-		m.duration = register(reg, m.duration)
-	}
-	return m
-}
-
-// register registers c, or returns the collector already registered in its
-// place: a receiver rebuilt by a configuration reload keeps counting into
-// the same metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
+	return b
 }

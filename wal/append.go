@@ -6,6 +6,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ferrymetrics/ferry/wal/vfs"
 )
 
 // compressBufs holds buffers for compressed payloads between Append calls.
@@ -139,10 +141,12 @@ func (l *Log) needRoll(frameSize int64, now int64) bool {
 }
 
 // roll seals the active segment and starts the next one. If the new segment
-// cannot be created the active one stays in use. Callers hold l.mu.
+// cannot be created the active one stays in use. Nothing here waits for the
+// disk: the closed segment's file is synced by the next Sync, which also
+// makes the new segment's directory entry durable. Callers hold l.mu.
 func (l *Log) roll(now int64) error {
 	old := l.activeSegment()
-	f, s, err := createSegment(l.fs, l.segDir, old.seq+1, now)
+	f, s, err := createSegment(l.fs, l.segDir, old.seq+1, now, false)
 	if err != nil {
 		return err
 	}
@@ -151,13 +155,8 @@ func (l *Log) roll(now int64) error {
 			l.log.Warn("Could not seal log segment; it will be scanned on the next start", "segment", old.seq, "err", err)
 		}
 	}
-	if err := l.active.Sync(); err != nil {
-		l.m.fsyncFailures.Inc()
-		l.log.Error("Sync of a closed log segment failed", "segment", old.seq, "err", err)
-	} else {
-		l.rolledSynced.Store(old.seq)
-	}
-	l.active.Close()
+	l.rolled = append(l.rolled, rolledSegment{seq: old.seq, f: l.active})
+	l.dirDirty = true
 	old.sealed = true
 	l.segs = append(l.segs, s)
 	l.active = f
@@ -168,9 +167,15 @@ func (l *Log) roll(now int64) error {
 	return nil
 }
 
+// rolledSegment is a closed segment whose file waits for its final sync.
+type rolledSegment struct {
+	seq uint64
+	f   vfs.File
+}
+
 // Sync returns once everything up to pos is on stable storage. Concurrent
 // callers share one fsync: whoever syncs covers all data written so far
-// (group commit).
+// (group commit). Appends and readers never wait for a sync in progress.
 func (l *Log) Sync(pos Pos) error {
 	if pos.Segment <= l.rolledSynced.Load() {
 		return nil
@@ -185,19 +190,65 @@ func (l *Log) Sync(pos Pos) error {
 		l.mu.Unlock()
 		return ErrClosed
 	}
+	rolled, dirDirty := l.rolled, l.dirDirty
+	l.rolled, l.dirDirty = nil, false
 	f, s := l.active, l.activeSegment()
 	target := Pos{Segment: s.seq, Offset: s.size.Load()}
 	l.mu.Unlock()
 
-	start := time.Now()
-	err := f.Sync()
-	l.m.fsyncDuration.Observe(time.Since(start).Seconds())
-	if err != nil && target.Segment > l.rolledSynced.Load() {
-		l.m.fsyncFailures.Inc()
+	if err := l.syncRolled(rolled, dirDirty); err != nil {
+		return err
+	}
+	// f may be closed as a segment meanwhile; it is then in l.rolled and
+	// stays open until a later sync has synced it again.
+	if err := l.timedSync(f); err != nil {
 		return fmt.Errorf("sync segment %d: %w", target.Segment, err)
 	}
 	l.synced = target
 	return nil
+}
+
+// syncRolled syncs closed segments in order, then the segment directory,
+// and closes the synced files. What could not be synced is put back for the
+// next Sync. Callers hold l.syncMu.
+func (l *Log) syncRolled(rolled []rolledSegment, dirDirty bool) error {
+	for i, r := range rolled {
+		if err := l.timedSync(r.f); err != nil {
+			l.mu.Lock()
+			l.rolled = append(append([]rolledSegment(nil), rolled[i:]...), l.rolled...)
+			l.dirDirty = l.dirDirty || dirDirty
+			l.mu.Unlock()
+			return fmt.Errorf("sync segment %d: %w", r.seq, err)
+		}
+		r.f.Close()
+	}
+	if dirDirty {
+		start := time.Now()
+		err := l.fs.SyncDir(l.segDir)
+		l.m.fsyncDuration.Observe(time.Since(start).Seconds())
+		if err != nil {
+			l.m.fsyncFailures.Inc()
+			l.mu.Lock()
+			l.dirDirty = true
+			l.mu.Unlock()
+			return fmt.Errorf("sync segment directory: %w", err)
+		}
+	}
+	if n := len(rolled); n > 0 {
+		l.rolledSynced.Store(rolled[n-1].seq)
+	}
+	return nil
+}
+
+// timedSync syncs f, observing the fsync's duration and counting failures.
+func (l *Log) timedSync(f vfs.File) error {
+	start := time.Now()
+	err := f.Sync()
+	l.m.fsyncDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		l.m.fsyncFailures.Inc()
+	}
+	return err
 }
 
 // compress returns the payload to store, its flags, and a function that

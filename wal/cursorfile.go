@@ -21,8 +21,8 @@ const (
 
 // Pos is a position in the log: a segment and a byte offset within it.
 type Pos struct {
-	Segment uint64
-	Offset  int64
+	Segment uint64 `json:"segment"`
+	Offset  int64  `json:"offset"`
 }
 
 // Less reports whether p comes before q.

@@ -11,6 +11,8 @@
 //   - A record is returned to readers only after it has been written to the
 //     segment file. It is on stable storage after the next sync: at least
 //     every Options.FsyncInterval, or before Sync returns for its position.
+//     Appends, segment rolls and readers never wait for an fsync in
+//     progress; only callers of Sync do.
 //   - A segment is deleted only when every cursor's persisted position is past
 //     it, or when Options.MaxSize or Options.MaxAge forces it; a forced
 //     deletion is counted per cursor in records and samples, and logged.
@@ -18,6 +20,7 @@
 //     with a bad checksum is skipped (readers resynchronise on the next valid
 //     frame) and counted, an unreadable segment is skipped and counted.
 //     Open refuses, with a clear error, a log written in a newer format.
+//   - Inspect reads a log, damaged or not, without changing a byte of it.
 //
 // # Directory layout
 //

@@ -37,8 +37,10 @@ type Options struct {
 	// FsyncInterval is how often written data is synced; 0 syncs after every
 	// append. Negative is replaced by the default of 1s.
 	FsyncInterval time.Duration
-	// CursorSyncInterval is how often committed cursor positions are
-	// written to disk; default 100ms.
+	// CursorSyncInterval is the longest a committed cursor position stays
+	// in memory only before it is written and synced to its cursor file;
+	// default 100ms. Positions are also persisted at every periodic data
+	// sync, when a segment is closed, and by Reader.Close and Close.
 	CursorSyncInterval time.Duration
 	// DisableCompression stores payloads as given instead of compressing
 	// them with zstd.
@@ -90,21 +92,28 @@ type Log struct {
 	mu           sync.Mutex
 	segs         []*segment // oldest first; the last one is the active segment
 	active       vfs.File
-	activeBroken bool          // a failed write could not be undone: roll before the next append
-	notify       chan struct{} // closed and replaced after every append and roll
-	cursors      map[string]*cursor
-	corrupt      map[Pos]struct{} // bad frames already counted
-	closed       bool
-	wbuf         []byte
+	activeBroken bool // a failed write could not be undone: roll before the next append
+	// rolled holds the still open files of segments closed since the last
+	// sync. Their tails and trailers reach the disk with the next Sync, so
+	// that closing a segment never waits for an fsync while holding mu.
+	rolled   []rolledSegment
+	dirDirty bool          // a segment was created since the segment directory was last synced
+	notify   chan struct{} // closed and replaced after every append and roll
+	cursors  map[string]*cursor
+	corrupt  map[Pos]struct{} // bad frames already counted
+	closed   bool
+	wbuf     []byte
 
 	// persistMu serialises cursor file writes (the maintenance loop,
 	// Reader.Close and Close all persist) and cursor removal. Lock order:
 	// persistMu before mu.
 	persistMu sync.Mutex
 
+	// syncMu serialises syncs (group commit) and Close. Lock order:
+	// syncMu before mu.
 	syncMu       sync.Mutex
 	synced       Pos           // guarded by syncMu: everything before it is on stable storage
-	rolledSynced atomic.Uint64 // segments up to this sequence number were synced when they were closed
+	rolledSynced atomic.Uint64 // closed segments up to this sequence number are on stable storage
 
 	wake chan struct{}
 	done chan struct{}
@@ -173,6 +182,7 @@ func (l *Log) recoverSegments() error {
 		}
 	}
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	seqs = l.dropTornCreation(seqs)
 	for i, seq := range seqs {
 		last := i == len(seqs)-1
 		s, rec, err := openSegment(l.fs, filepath.Join(l.segDir, segmentName(seq)), seq, last)
@@ -191,12 +201,45 @@ func (l *Log) recoverSegments() error {
 			l.m.truncated.Add(float64(rec.truncatedBytes))
 			l.log.Warn("Cut torn tail of log segment after unclean shutdown", "segment", seq, "bytes", rec.truncatedBytes)
 		}
-		if last && !s.damaged {
+		if last && !s.damaged && !s.sealed {
 			l.seal(s)
 		}
 		l.segs = append(l.segs, s)
 	}
 	return nil
+}
+
+// dropTornCreation removes the newest segment file when a crash interrupted
+// its creation before its header was complete. Such a file holds no record,
+// so removing it loses nothing; kept, it would be skipped as damaged and
+// counted as corruption on every start.
+func (l *Log) dropTornCreation(seqs []uint64) []uint64 {
+	if len(seqs) == 0 {
+		return seqs
+	}
+	seq := seqs[len(seqs)-1]
+	path := filepath.Join(l.segDir, segmentName(seq))
+	f, err := l.fs.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return seqs // openSegment reports it
+	}
+	st, err := f.Stat()
+	hdr := make([]byte, segmentHeaderSize)
+	n, _ := f.ReadAt(hdr, 0)
+	f.Close()
+	if err != nil || st.Size() > segmentHeaderSize {
+		return seqs
+	}
+	if herr := checkSegmentHeader(hdr[:n], seq); herr == nil || errors.Is(herr, ErrNewerFormat) {
+		return seqs
+	}
+	if err := l.fs.Remove(path); err != nil {
+		l.log.Warn("Could not remove a segment whose creation a crash interrupted", "segment", seq, "err", err)
+		return seqs
+	}
+	l.m.truncated.Add(float64(st.Size()))
+	l.log.Warn("Removed a segment whose creation a crash interrupted; it held no records", "segment", seq, "bytes", st.Size())
+	return seqs[:len(seqs)-1]
 }
 
 // seal writes the trailer of a segment that will not be appended to again.
@@ -205,6 +248,9 @@ func (l *Log) seal(s *segment) {
 	f, err := l.fs.OpenFile(s.path, os.O_RDWR, 0)
 	if err == nil {
 		err = l.writeTrailer(f, s)
+		if err == nil {
+			err = f.Sync()
+		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -215,14 +261,13 @@ func (l *Log) seal(s *segment) {
 	s.sealed = true
 }
 
+// writeTrailer writes the seal trailer after the segment's last frame. It
+// does not sync: the caller syncs the file before relying on it.
 func (l *Log) writeTrailer(f vfs.File, s *segment) error {
 	off := s.size.Load()
 	t := trailer{records: s.records, count: s.count, firstTime: s.firstTime, lastTime: s.lastTime, offset: off}
 	if _, err := f.WriteAt(t.frame(), off); err != nil {
 		f.Truncate(off)
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		return err
 	}
 	s.size.Store(off + trailerSize)
@@ -235,7 +280,7 @@ func (l *Log) startSegment() error {
 	if n := len(l.segs); n > 0 {
 		seq = l.segs[n-1].seq + 1
 	}
-	f, s, err := createSegment(l.fs, l.segDir, seq, l.opts.Now().UnixMilli())
+	f, s, err := createSegment(l.fs, l.segDir, seq, l.opts.Now().UnixMilli(), true)
 	if err != nil {
 		return err
 	}
@@ -281,16 +326,32 @@ func (l *Log) Close() error {
 	l.wg.Wait()
 
 	l.persistCursors()
+	// Wait for a sync in progress: it may be using the active file.
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var errs []error
+	for _, r := range l.rolled {
+		if err := r.f.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("sync segment %d: %w", r.seq, err))
+		}
+		errs = append(errs, r.f.Close())
+	}
+	l.rolled = nil
 	s := l.activeSegment()
 	if !l.activeBroken {
 		if err := l.writeTrailer(l.active, s); err != nil {
 			errs = append(errs, fmt.Errorf("seal segment %d: %w", s.seq, err))
 		}
-	} else if err := l.active.Sync(); err != nil {
+	}
+	if err := l.active.Sync(); err != nil {
 		errs = append(errs, fmt.Errorf("sync segment %d: %w", s.seq, err))
+	}
+	if l.dirDirty {
+		if err := l.fs.SyncDir(l.segDir); err != nil {
+			errs = append(errs, fmt.Errorf("sync segment directory: %w", err))
+		}
 	}
 	s.sealed = true
 	errs = append(errs, l.active.Close())
@@ -329,7 +390,9 @@ func (l *Log) maintain() {
 		case <-l.wake:
 		}
 		now := l.opts.Now()
-		if fi := l.opts.FsyncInterval; fi > 0 && now.Sub(lastSync) >= fi {
+		// A closed segment is synced at once rather than at the next
+		// interval, which also bounds the files kept open for it.
+		if fi := l.opts.FsyncInterval; fi > 0 && (now.Sub(lastSync) >= fi || l.hasRolled()) {
 			lastSync = now
 			if err := l.syncActive(); err != nil {
 				l.log.Error("Periodic sync of the log failed", "err", err)
@@ -341,6 +404,13 @@ func (l *Log) maintain() {
 			l.collect(now)
 		}
 	}
+}
+
+// hasRolled reports whether a closed segment waits for its sync.
+func (l *Log) hasRolled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.rolled) > 0
 }
 
 // syncActive syncs everything written so far.

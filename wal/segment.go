@@ -85,27 +85,30 @@ func checkSegmentHeader(b []byte, seq uint64) error {
 	return nil
 }
 
-// createSegment creates a new segment file with its header written and synced.
-func createSegment(fs vfs.FS, dir string, seq uint64, now int64) (vfs.File, *segment, error) {
+// createSegment creates a new segment file with its header written. With
+// sync set the file and its directory entry are synced before it returns;
+// otherwise the caller syncs them later.
+func createSegment(fs vfs.FS, dir string, seq uint64, now int64, sync bool) (vfs.File, *segment, error) {
 	path := filepath.Join(dir, segmentName(seq))
 	f, err := fs.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create segment %d: %w", seq, err)
 	}
+	fail := func(format string, err error) (vfs.File, *segment, error) {
+		f.Close()
+		fs.Remove(path)
+		return nil, nil, fmt.Errorf(format, seq, err)
+	}
 	if _, err := f.Write(segmentHeader(seq, now)); err != nil {
-		f.Close()
-		fs.Remove(path)
-		return nil, nil, fmt.Errorf("write header of segment %d: %w", seq, err)
+		return fail("write header of segment %d: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		fs.Remove(path)
-		return nil, nil, fmt.Errorf("sync segment %d: %w", seq, err)
-	}
-	if err := fs.SyncDir(dir); err != nil {
-		f.Close()
-		fs.Remove(path)
-		return nil, nil, fmt.Errorf("sync segment directory: %w", err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fail("sync segment %d: %w", err)
+		}
+		if err := fs.SyncDir(dir); err != nil {
+			return fail("sync directory of segment %d: %w", err)
+		}
 	}
 	s := &segment{seq: seq, path: path}
 	s.size.Store(segmentHeaderSize)
@@ -146,44 +149,20 @@ func openSegment(fs vfs.FS, path string, seq uint64, truncateTail bool) (*segmen
 		s.size.Store(size)
 		return s, rec, nil
 	}
-	if size >= segmentHeaderSize+trailerSize {
-		tb := make([]byte, trailerSize)
-		if _, err := f.ReadAt(tb, size-trailerSize); err == nil {
-			if t, err := parseTrailer(tb, size); err == nil {
-				s.records, s.count = t.records, t.count
-				s.firstTime, s.lastTime = t.firstTime, t.lastTime
-				s.sealed = true
-				s.size.Store(size)
-				return s, rec, nil
-			}
-		}
+	if t, ok := readTrailer(f, size); ok {
+		s.records, s.count = t.records, t.count
+		s.firstTime, s.lastTime = t.firstTime, t.lastTime
+		s.sealed = true
+		s.size.Store(size)
+		return s, rec, nil
 	}
-	sc := newScanner(f, segmentHeaderSize)
-	end := int64(segmentHeaderSize) // end of the last good frame
-	for {
-		_, h, err := sc.next(size)
-		if err == nil {
-			if h.kind != KindTrailer {
-				s.note(h.time, h.count)
-			}
-			end = sc.off
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if !errors.Is(err, errBadFrame) && !errors.Is(err, errShortFrame) {
-			return nil, rec, fmt.Errorf("scan segment %d: %w", seq, err)
-		}
-		if _, rerr := sc.resync(size); rerr == nil {
-			rec.corruptRegions++
-			continue
-		} else if !errors.Is(rerr, io.EOF) {
-			return nil, rec, fmt.Errorf("scan segment %d: %w", seq, rerr)
-		}
-		// Nothing valid follows: the rest is a torn tail.
-		break
+	scan, err := scanFrames(f, size, nil)
+	if err != nil {
+		return nil, rec, fmt.Errorf("scan segment %d: %w", seq, err)
 	}
+	s.records, s.count, s.firstTime, s.lastTime = scan.records, scan.count, scan.firstTime, scan.lastTime
+	rec.corruptRegions = len(scan.corrupt)
+	end := scan.end
 	if end < size {
 		if truncateTail {
 			if err := f.Truncate(end); err != nil {
@@ -204,6 +183,79 @@ func openSegment(fs vfs.FS, path string, seq uint64, truncateTail bool) (*segmen
 	s.size.Store(size)
 	s.sealed = !truncateTail
 	return s, rec, nil
+}
+
+// readTrailer returns the seal trailer at the end of a segment file of the
+// given size, if there is a valid one.
+func readTrailer(f vfs.File, size int64) (trailer, bool) {
+	if size < segmentHeaderSize+trailerSize {
+		return trailer{}, false
+	}
+	tb := make([]byte, trailerSize)
+	if _, err := f.ReadAt(tb, size-trailerSize); err != nil {
+		return trailer{}, false
+	}
+	t, err := parseTrailer(tb, size)
+	return t, err == nil
+}
+
+// Region is a range of bytes in a segment file.
+type Region struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+}
+
+// segmentScan is what reading all of a segment's frames found.
+type segmentScan struct {
+	records, count      uint64 // valid records (the trailer excluded) and their counts
+	firstTime, lastTime int64
+	end                 int64    // end of the last valid frame
+	corrupt             []Region // invalid bytes followed by a valid frame
+	trailer             bool     // the last valid frame is a seal trailer
+}
+
+// scanFrames reads the frames of a segment file of the given size from
+// after the header to the end, skipping invalid bytes up to the next valid
+// frame. It only reads. fn, when not nil, is called for every valid record
+// other than a trailer, with the offset the record starts at.
+func scanFrames(f vfs.File, size int64, fn func(off int64, h frameHeader)) (segmentScan, error) {
+	sc := newScanner(f, segmentHeaderSize)
+	res := segmentScan{end: segmentHeaderSize}
+	for {
+		off := sc.off
+		_, h, err := sc.next(size)
+		if err == nil {
+			res.trailer = h.kind == KindTrailer
+			if !res.trailer {
+				if res.records == 0 {
+					res.firstTime = h.time
+				}
+				res.records++
+				res.count += uint64(h.count)
+				res.lastTime = max(res.lastTime, h.time)
+				if fn != nil {
+					fn(off, h)
+				}
+			}
+			res.end = sc.off
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			return res, nil
+		}
+		if !errors.Is(err, errBadFrame) && !errors.Is(err, errShortFrame) {
+			return res, err
+		}
+		p, rerr := sc.resync(size)
+		if errors.Is(rerr, io.EOF) {
+			// Nothing valid follows: the rest is the segment's tail.
+			return res, nil
+		}
+		if rerr != nil {
+			return res, rerr
+		}
+		res.corrupt = append(res.corrupt, Region{Offset: off, Length: p - off})
+	}
 }
 
 // note accounts for one appended record in the segment's statistics.

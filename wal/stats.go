@@ -45,12 +45,7 @@ func (l *Log) Stats() Stats {
 		st.Bytes += s.size.Load()
 		st.Records += s.records
 		st.Samples += s.count
-		if s.records > 0 {
-			if st.OldestTime == 0 || s.firstTime < st.OldestTime {
-				st.OldestTime = s.firstTime
-			}
-			st.NewestTime = max(st.NewestTime, s.lastTime)
-		}
+		widenSpan(&st.OldestTime, &st.NewestTime, s.records, s.firstTime, s.lastTime)
 	}
 	for _, c := range l.cursors {
 		cs := CursorStats{Name: c.name, Committed: c.committed.pos, CommittedTime: c.committed.time, Open: c.open}
@@ -80,6 +75,18 @@ func (l *Log) Stats() Stats {
 	return st
 }
 
+// widenSpan widens the append-time span [*oldest, *newest] (zero when
+// empty) to cover a segment's records.
+func widenSpan(oldest, newest *int64, records uint64, first, last int64) {
+	if records == 0 {
+		return
+	}
+	if *oldest == 0 || first < *oldest {
+		*oldest = first
+	}
+	*newest = max(*newest, last)
+}
+
 // statsCollector exports Stats as gauges.
 type statsCollector struct{ l *Log }
 
@@ -89,12 +96,13 @@ var (
 	descOldest     = prometheus.NewDesc("ferry_log_oldest_record_timestamp_seconds", "Append time of the oldest record in the log.", nil, nil)
 	descNewest     = prometheus.NewDesc("ferry_log_newest_record_timestamp_seconds", "Append time of the newest record in the log.", nil, nil)
 	descLagBytes   = prometheus.NewDesc("ferry_log_cursor_lag_bytes", "Bytes of the log a destination has not delivered yet.", []string{labelRemoteName}, nil)
+	descLagRecords = prometheus.NewDesc("ferry_log_cursor_lag_records", "Records a destination has not delivered yet (estimated within the current segment).", []string{labelRemoteName}, nil)
 	descLagSamples = prometheus.NewDesc("ferry_log_cursor_lag_samples", "Samples a destination has not delivered yet (estimated within the current segment).", []string{labelRemoteName}, nil)
 	descLagSeconds = prometheus.NewDesc("ferry_log_cursor_lag_seconds", "How much older the destination's last delivered record is than the newest record.", []string{labelRemoteName}, nil)
 )
 
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSegments, descBytes, descOldest, descNewest, descLagBytes, descLagSamples, descLagSeconds} {
+	for _, d := range []*prometheus.Desc{descSegments, descBytes, descOldest, descNewest, descLagBytes, descLagRecords, descLagSamples, descLagSeconds} {
 		ch <- d
 	}
 }
@@ -107,6 +115,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descNewest, prometheus.GaugeValue, float64(st.NewestTime)/1000)
 	for _, cs := range st.Cursors {
 		ch <- prometheus.MustNewConstMetric(descLagBytes, prometheus.GaugeValue, float64(cs.LagBytes), cs.Name)
+		ch <- prometheus.MustNewConstMetric(descLagRecords, prometheus.GaugeValue, float64(cs.LagRecords), cs.Name)
 		ch <- prometheus.MustNewConstMetric(descLagSamples, prometheus.GaugeValue, float64(cs.LagSamples), cs.Name)
 		ch <- prometheus.MustNewConstMetric(descLagSeconds, prometheus.GaugeValue, cs.LagSeconds, cs.Name)
 	}

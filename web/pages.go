@@ -64,41 +64,6 @@ func (h *handler) sd(w http.ResponseWriter, r *http.Request) {
 	h.render(w, "sd", map[string]any{"Pools": h.pools("", "")})
 }
 
-func (h *handler) remote(w http.ResponseWriter, r *http.Request) {
-	data := map[string]any{}
-	if h.opts.Sources.Senders != nil {
-		data["Senders"] = h.opts.Sources.Senders()
-	}
-	if h.opts.Sources.Log != nil {
-		st := h.opts.Sources.Log()
-		lag := map[string]any{}
-		for _, c := range st.Cursors {
-			lag[c.Name] = c
-		}
-		data["Lag"] = lag
-	}
-	h.render(w, "remote", data)
-}
-
-func (h *handler) log(w http.ResponseWriter, r *http.Request) {
-	var data any
-	if h.opts.Sources.Log != nil {
-		data = h.opts.Sources.Log()
-	}
-	h.render(w, "log", data)
-}
-
-func (h *handler) received(w http.ResponseWriter, r *http.Request) {
-	data := map[string]any{"Enabled": false}
-	if h.opts.Sources.Inspect != nil {
-		if t := h.opts.Sources.Inspect(); t != nil {
-			q := r.URL.Query().Get("q")
-			data = map[string]any{"Enabled": true, "Q": q, "Snapshot": t.Snapshot(q, 2000)}
-		}
-	}
-	h.render(w, "received", data)
-}
-
 func (h *handler) config(w http.ResponseWriter, r *http.Request) {
 	cfg := ""
 	if h.opts.Sources.Config != nil {
@@ -110,8 +75,9 @@ func (h *handler) config(w http.ResponseWriter, r *http.Request) {
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{
 		"Version": version.String(), "Revision": version.Revision, "GoVersion": version.GoVersion(),
-		"BuildDate": version.BuildDate, "Start": h.opts.StartTime, "Flags": h.opts.Sources.Flags,
-		"FlagNames": sortedKeys(h.opts.Sources.Flags),
+		"BuildDate": version.BuildDate, "Branch": version.Branch, "Start": h.opts.StartTime, "Flags": h.opts.Sources.Flags,
+		"FlagNames": shownFlagNames(h.opts.Sources.Flags),
+		"Ready":     h.opts.Sources.Ready != nil && h.opts.Sources.Ready(),
 	}
 	if h.opts.Sources.LastReload != nil {
 		t, err := h.opts.Sources.LastReload()

@@ -2,10 +2,15 @@
 // remote-write receiver, /metrics, /-/healthy, /-/ready and /-/reload.
 //
 // Pages are server-rendered HTML that works without JavaScript. The handler
-// reads everything it shows through Sources, so it holds no state of its own.
+// reads the running components through Sources, and counters (drops and
+// failures by reason, fsync latency, receiver rejects) from the same
+// registry /metrics exports, so a page and an alert never disagree. The only
+// state it keeps is a minute of snapshots of those counters, from which the
+// pages show rates (see meter).
 package web
 
 import (
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -35,9 +40,13 @@ type Sources struct {
 	Pools   func() []scrape.PoolStatus
 	Senders func() []sender.Status
 	Log     func() wal.Stats
+	// LogLimits returns the log's configured size and age limits; 0 is
+	// unlimited.
+	LogLimits func() (maxBytes int64, maxAge time.Duration)
 	// Inspect is the receiver's table in inspect mode, nil otherwise.
 	Inspect func() *receiver.Table
-	// Receiver handles /api/v1/write; nil when the receiver is off.
+	// Receiver handles /api/v1/write and pushes to /metrics/job/...; nil
+	// when the receiver is off.
 	Receiver func() http.Handler
 	// Config returns the running configuration with secrets hidden.
 	Config func() string
@@ -58,27 +67,46 @@ type Options struct {
 	Logger        *slog.Logger
 	StartTime     time.Time
 	ListenAddress string
+	// Context bounds the handler's background work: sampling ferry's
+	// counters for the rates the pages show. Without it, rates are
+	// measured between page views only.
+	Context context.Context
 }
+
+// rateWindow is the span rates are measured over, as rate(x[1m]) would.
+const (
+	rateWindow   = time.Minute
+	rateInterval = 5 * time.Second
+)
 
 type handler struct {
 	opts  Options
 	pages map[string]*template.Template
+	meter *meter
 }
 
 // NewHandler returns the HTTP handler of all of ferry's endpoints.
 func NewHandler(opts Options) (http.Handler, error) {
-	h := &handler{opts: opts, pages: map[string]*template.Template{}}
+	h := &handler{opts: opts, pages: map[string]*template.Template{},
+		meter: newMeter(opts.Gatherer, rateWindow, rateInterval, time.Now)}
+	if opts.Context != nil {
+		go h.meter.run(opts.Context)
+	}
 	funcs := template.FuncMap{
-		"ago":      ago,
-		"ms":       func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) },
-		"unixms":   func(t int64) string { return unixMs(t) },
-		"bytes":    humanBytes,
-		"lower":    strings.ToLower,
-		"add":      func(a, b int) int { return a + b },
-		"version":  version.String,
-		"now":      time.Now,
-		"pairs":    pairs,
-		"duration": func(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Second).String() },
+		"ago":          ago,
+		"ms":           func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) },
+		"unixms":       func(t int64) string { return unixMs(t) },
+		"bytes":        humanBytes,
+		"lower":        strings.ToLower,
+		"add":          func(a, b int) int { return a + b },
+		"version":      version.String,
+		"now":          time.Now,
+		"pairs":        pairs,
+		"duration":     formatSeconds,
+		"promduration": promDuration,
+		"count":        func(v float64) string { return fmt.Sprintf("%.0f", v) },
+		"percent":      func(v float64) string { return fmt.Sprintf("%.1f%%", v) },
+		"metrictype":   metricType,
 	}
 	for _, page := range []string{"targets", "sd", "remote", "log", "received", "config", "status"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
@@ -108,7 +136,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 		http.Error(w, "ferry is not ready.", http.StatusServiceUnavailable)
 	})
 	mux.HandleFunc("/-/reload", h.reload)
-	mux.HandleFunc("/api/v1/write", func(w http.ResponseWriter, r *http.Request) {
+	receive := func(w http.ResponseWriter, r *http.Request) {
 		if opts.Sources.Receiver == nil {
 			http.Error(w, "remote write receiver is not enabled", http.StatusNotFound)
 			return
@@ -119,7 +147,12 @@ func NewHandler(opts Options) (http.Handler, error) {
 			return
 		}
 		rh.ServeHTTP(w, r)
-	})
+	}
+	// The receiver also takes pushes from batch jobs, on the Pushgateway's
+	// paths (receiver.PushPathPrefix).
+	for _, path := range []string{"/api/v1/write", receiver.PushPathPrefix + "/", receiver.PushPathPrefix + "@base64/"} {
+		mux.HandleFunc(path, receive)
+	}
 	if opts.EnablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -132,7 +165,14 @@ func NewHandler(opts Options) (http.Handler, error) {
 
 func (h *handler) render(w http.ResponseWriter, page string, data any) {
 	var b strings.Builder
-	if err := h.pages[page].Execute(&b, map[string]any{"Page": page, "Data": data}); err != nil {
+	view := map[string]any{"Page": page, "Data": data}
+	if h.opts.Sources.LastReload != nil {
+		// Every page says when the running configuration is not the file's.
+		if _, err := h.opts.Sources.LastReload(); err != nil {
+			view["ReloadErr"] = err.Error()
+		}
+	}
+	if err := h.pages[page].Execute(&b, view); err != nil {
 		http.Error(w, "render "+page+": "+err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -199,10 +239,13 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func sortedKeys(m map[string]string) []string {
+// shownFlagNames lists the flags the status page shows, sorted.
+func shownFlagNames(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		keys = append(keys, k)
+		if shownFlag(k) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	return keys

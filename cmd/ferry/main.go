@@ -4,6 +4,8 @@
 //
 //	ferry --config.file=ferry.yml          run the agent
 //	ferry check config ferry.yml           validate configuration files
+//	ferry push --to URL --job J FILE       push an exposition from a batch job
+//	ferry log inspect data-agent/          print the log's segments, damage, cursors and lag
 //	ferry version                          print the version
 package main
 
@@ -34,6 +36,8 @@ func run(args []string) int {
 	agentCmd := newAgentCommand(app)
 	check := app.Command("check", "Check resources for validity.")
 	checkCfg := newCheckConfigCommand(check)
+	logInspect := newLogInspectCommand(app)
+	pushCmd := newPushCommand(app)
 	app.Command("version", "Print the version and build information.")
 
 	cmd, err := app.Parse(args)
@@ -47,6 +51,10 @@ func run(args []string) int {
 		return agentCmd.run(logger, app)
 	case checkCfg.cmd.FullCommand():
 		return checkCfg.run(logger)
+	case logInspect.cmd.FullCommand():
+		return logInspect.run(os.Stdout, os.Stderr)
+	case pushCmd.cmd.FullCommand():
+		return pushCmd.run(os.Stdin, os.Stderr)
 	case "version":
 		fmt.Printf("ferry, version %s (revision: %s)\n  build date: %s\n  go version: %s\n", version.String(), version.Revision, version.BuildDate, version.GoVersion())
 		return 0

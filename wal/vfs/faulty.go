@@ -27,6 +27,8 @@ type Faulty struct {
 	limited   bool
 	space     int64         // bytes left when limited
 	syncDelay time.Duration // added to every Sync
+	syncGate  chan struct{} // when set, Sync waits until it is closed
+	waiting   int           // Syncs waiting at the gate
 	failSync  bool          // Sync returns ErrInjected
 	failWrite bool          // writes return ErrInjected
 	writes    int64         // successful write calls, for tests
@@ -50,6 +52,35 @@ func (f *Faulty) SetSyncDelay(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.syncDelay = d
+}
+
+// HoldSyncs makes every Sync wait, before it reaches the disk, until the
+// returned function is called: a disk whose fsync takes as long as the test
+// wants, so that tests can prove what does not wait for a sync by ordering
+// instead of by timing. Calling the function again has no effect.
+func (f *Faulty) HoldSyncs() (release func()) {
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.syncGate = gate
+	f.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			if f.syncGate == gate {
+				f.syncGate = nil
+			}
+			f.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+// SyncsWaiting returns how many Sync calls are held by HoldSyncs right now.
+func (f *Faulty) SyncsWaiting() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.waiting
 }
 
 // SetFailSync makes Sync fail with ErrInjected while on is true.
@@ -134,7 +165,41 @@ func (f *Faulty) MkdirAll(path string, perm os.FileMode) error {
 	return f.inner.MkdirAll(path, perm)
 }
 func (f *Faulty) Stat(name string) (os.FileInfo, error) { return f.inner.Stat(name) }
-func (f *Faulty) SyncDir(path string) error             { return f.inner.SyncDir(path) }
+
+// SyncDir is slowed, held and failed like Sync: it is an fsync too.
+func (f *Faulty) SyncDir(path string) error {
+	if err := f.beforeSync(path); err != nil {
+		return err
+	}
+	return f.inner.SyncDir(path)
+}
+
+// beforeSync applies the sync delay and gate, and returns the injected
+// failure if there is one.
+func (f *Faulty) beforeSync(path string) error {
+	f.mu.Lock()
+	delay, gate := f.syncDelay, f.syncGate
+	if gate != nil {
+		f.waiting++
+	}
+	f.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	if gate != nil {
+		<-gate
+		f.mu.Lock()
+		f.waiting--
+		f.mu.Unlock()
+	}
+	f.mu.Lock()
+	fail := f.failSync
+	f.mu.Unlock()
+	if fail {
+		return &os.PathError{Op: "sync", Path: path, Err: ErrInjected}
+	}
+	return nil
+}
 
 type faultyFile struct {
 	File
@@ -177,14 +242,8 @@ func (f *faultyFile) Truncate(size int64) error {
 }
 
 func (f *faultyFile) Sync() error {
-	f.fs.mu.Lock()
-	delay, fail := f.fs.syncDelay, f.fs.failSync
-	f.fs.mu.Unlock()
-	if delay > 0 {
-		time.Sleep(delay)
-	}
-	if fail {
-		return &os.PathError{Op: "sync", Path: f.Name(), Err: ErrInjected}
+	if err := f.fs.beforeSync(f.Name()); err != nil {
+		return err
 	}
 	if err := f.File.Sync(); err != nil {
 		return err

@@ -124,6 +124,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /received", h.received)
 	mux.HandleFunc("GET /config", h.config)
 	mux.HandleFunc("GET /status", h.status)
+	mux.HandleFunc("GET /api/v1/targets", h.apiTargets)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ferry is Healthy.")

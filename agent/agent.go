@@ -322,7 +322,7 @@ func (a *Agent) applySenders(cfg *config.Config) {
 		s, err := sender.New(sender.Options{
 			Name: rw.ID, Config: rw.RemoteWriteConfig, Compression: remoteEncoding(rw.Compression),
 			ExternalLabels: ext, Log: a.log, Metrics: a.sm, Logger: a.logger.With("component", "sender"),
-			RetryOnHTTP429: rw.RetryOnHTTP429,
+			RetryOnHTTP429: rw.RetryOnHTTP429, TenantHeader: rw.TenantHeader, TenantLabel: rw.TenantLabel,
 		})
 		if err != nil {
 			a.logger.Error("Cannot start destination", "remote_name", rw.ID, "err", err)

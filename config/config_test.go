@@ -437,3 +437,27 @@ remote_write:
 		t.Fatalf("RetryOnHTTP429 = %v, want [true false true]", got)
 	}
 }
+
+func TestTenantExtensions(t *testing.T) {
+	cfg, err := Load([]byte(`
+remote_write:
+  - url: http://a/api/v1/write
+  - url: http://b/api/v1/write
+    tenant_header: X-Tenant
+    tenant_label: team
+`), ".", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.RemoteWrite[0], cfg.RemoteWrite[1]
+	if a.TenantHeader != "X-Scope-OrgID" || a.TenantLabel != "" || b.TenantHeader != "X-Tenant" || b.TenantLabel != "team" {
+		t.Fatalf("got %q/%q and %q/%q", a.TenantHeader, a.TenantLabel, b.TenantHeader, b.TenantLabel)
+	}
+	for _, bad := range []string{"tenant_header: Content-Type", "tenant_header: \"bad header\"", "tenant_label: \"\""} {
+		if _, err := Load([]byte("remote_write:\n  - url: http://a/api/v1/write\n    "+bad+"\n"), ".", nil); err == nil {
+			t.Errorf("%s: expected an error", bad)
+		} else if !strings.Contains(err.Error(), "line 3") {
+			t.Errorf("%s: error without the line: %v", bad, err)
+		}
+	}
+}

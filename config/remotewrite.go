@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/prometheus/common/model"
 	"net/url"
 	"strings"
 
@@ -26,6 +27,14 @@ type RemoteWrite struct {
 	// Compression is the body encoding the sender tries first:
 	// CompressionSnappy or CompressionZstd (ferry extension `compression`).
 	Compression string
+
+	// TenantHeader names the request header that carries a tenant
+	// (ferry extension `tenant_header`, default X-Scope-OrgID).
+	TenantHeader string
+	// TenantLabel, when set, takes each series' tenant from this label
+	// (ferry extension `tenant_label`); otherwise the tenant is the one the
+	// data was received for, if any.
+	TenantLabel string
 
 	// RetryOnHTTP429 says whether responses with status 429 are retried.
 	// Prometheus drops the data by default; ferry retries (honouring
@@ -67,6 +76,33 @@ var remoteWriteExtensions = []remoteWriteExtension{
 			return fmt.Errorf("unknown compression %q: use %q or %q", v, CompressionSnappy, CompressionZstd)
 		},
 		get: func(rw *RemoteWrite) string { return rw.Compression },
+	},
+	{
+		key:  "tenant_header",
+		init: func(rw *RemoteWrite) { rw.TenantHeader = DefaultTenantHeader },
+		set: func(rw *RemoteWrite, v string) error {
+			if !validHeaderName(v) {
+				return fmt.Errorf("%q is not a valid HTTP header name", v)
+			}
+			if reservedHeader(v) {
+				return fmt.Errorf("%s is a reserved header and cannot carry the tenant", v)
+			}
+			rw.TenantHeader = v
+			return nil
+		},
+		get: func(rw *RemoteWrite) string { return rw.TenantHeader },
+	},
+	{
+		key:  "tenant_label",
+		init: func(rw *RemoteWrite) {},
+		set: func(rw *RemoteWrite, v string) error {
+			if v == "" || !model.UTF8Validation.IsValidLabelName(v) {
+				return fmt.Errorf("%q is not a valid label name", v)
+			}
+			rw.TenantLabel = v
+			return nil
+		},
+		get: func(rw *RemoteWrite) string { return rw.TenantLabel },
 	},
 }
 

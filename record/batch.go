@@ -27,6 +27,9 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 		return nil
 	}
 	out.Stream = 0
+	// A tenant that cannot be read leaves the data with the default tenant
+	// rather than losing it; the receiver validated it when it wrote it.
+	out.Tenant, _ = BatchTenant(data)
 	for _, s := range req.Series {
 		keep := true
 		if d.transform != nil {

@@ -42,6 +42,9 @@ type Batch struct {
 	Families []string
 	// Dropped counts the samples whose series the Transform dropped.
 	Dropped int
+	// Tenant is the tenant a received batch arrived for ("" for scrapes
+	// and for data received without one).
+	Tenant string
 
 	samples []remote.Sample
 }
@@ -50,7 +53,7 @@ type Batch struct {
 func (b *Batch) Reset() {
 	clear(b.Series)
 	clear(b.Families)
-	b.Stream, b.Series, b.Hashes, b.Families, b.Dropped = 0, b.Series[:0], b.Hashes[:0], b.Families[:0], 0
+	b.Stream, b.Series, b.Hashes, b.Families, b.Dropped, b.Tenant = 0, b.Series[:0], b.Hashes[:0], b.Families[:0], 0, ""
 	b.samples = b.samples[:0]
 }
 

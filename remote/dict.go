@@ -62,6 +62,13 @@ func (d *Dict) add(s string) uint32 {
 	return id
 }
 
+// Lookup returns the id of s if it is in the dictionary. Only the
+// goroutine that interns may call it.
+func (d *Dict) Lookup(s string) (uint32, bool) {
+	id, ok := d.ids[s]
+	return id, ok
+}
+
 // String returns the string with the given id.
 func (d *Dict) String(id uint32) string {
 	chunks := *d.chunks.Load()

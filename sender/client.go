@@ -43,10 +43,13 @@ type client struct {
 	now     func() time.Time
 	// retry429 retries 429 responses; otherwise they are final.
 	retry429 bool
+	// tenantHeader carries a request's tenant.
+	tenantHeader string
 }
 
-// send performs one request. body is already compressed with enc.
-func (c *client) send(ctx context.Context, body []byte, msg remote.Message, enc remote.Encoding) attempt {
+// send performs one request. body is already compressed with enc; tenant,
+// when set, goes in the tenant header.
+func (c *client) send(ctx context.Context, body []byte, msg remote.Message, enc remote.Encoding, tenant string) attempt {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
@@ -55,6 +58,9 @@ func (c *client) send(ctx context.Context, body []byte, msg remote.Message, enc 
 	}
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
+	}
+	if tenant != "" {
+		req.Header.Set(c.tenantHeader, tenant)
 	}
 	// Reserved headers last, so no custom header can override them.
 	req.Header.Set("Content-Encoding", string(enc))

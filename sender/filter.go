@@ -79,6 +79,21 @@ func filterCustomBuckets(series []remote.Series) int {
 	return n
 }
 
+// filterExemplarOnly removes exemplars of series that have no sample or
+// histogram in the request: RW2 receivers refuse such a time series (and with
+// it the whole request). It returns how many exemplars it removed.
+func filterExemplarOnly(series []remote.Series) int {
+	n := 0
+	for i := range series {
+		s := &series[i]
+		if len(s.Samples)+len(s.Histograms) == 0 && len(s.Exemplars) > 0 {
+			n += len(s.Exemplars)
+			s.Exemplars = nil
+		}
+	}
+	return n
+}
+
 // stripMetadata clears per-series metadata (metadata_config.send: false).
 func stripMetadata(series []remote.Series) {
 	for i := range series {

@@ -12,6 +12,7 @@ import (
 type piece struct {
 	f      *inflight
 	lane   int
+	tenant string   // all series of a piece share a tenant
 	slots  []uint16 // routing slots held in flight by the piece
 	series []remote.Series
 	hashes []uint64
@@ -26,6 +27,7 @@ type lane struct {
 	req    remote.Request
 	index  map[uint64]int // series hash -> index in req.Series
 	pieces []*piece       // the pieces merged into the batch
+	tenant string         // the tenant of every piece in the batch
 	n      int            // samples in the batch
 	pb     []byte
 	comp   []byte
@@ -52,9 +54,10 @@ func (l *lane) run(ctx context.Context) {
 				l.flush(ctx)
 				return
 			}
-			if l.n > 0 && l.n+p.n > l.s.cfg.maxSamplesPerSend {
+			if len(l.pieces) > 0 && (l.n+p.n > l.s.cfg.maxSamplesPerSend || p.tenant != l.tenant) {
 				l.flush(ctx)
 			}
+			l.tenant = p.tenant
 			if l.n == 0 {
 				deadline.Reset(l.s.cfg.batchDeadline)
 			}
@@ -136,7 +139,7 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 			return true
 		}
 		start := time.Now()
-		a := s.client.send(ctx, l.comp, msg, enc)
+		a := s.client.send(ctx, l.comp, msg, enc, l.tenant)
 		took := time.Since(start)
 		s.load.sendNanos.Add(int64(took))
 		s.m.batchDuration.Observe(took.Seconds())
@@ -186,10 +189,21 @@ func (l *lane) prepare(msg remote.Message) bool {
 		if n := filterCustomBuckets(l.req.Series); n > 0 {
 			s.m.dropped(dropCounts{histograms: n}, "nhcb_unsupported_by_rw1")
 		}
+	} else if n := filterExemplarOnly(l.req.Series); n > 0 {
+		s.m.dropped(dropCounts{exemplars: n}, "exemplar_without_sample")
 	}
 	if !s.cfg.sendMetadata {
 		stripMetadata(l.req.Series)
 	}
-	c := countRequest(l.req.Series)
-	return c.Samples+c.Histograms+c.Exemplars > 0
+	// A series the filters emptied must not be sent: receivers refuse a
+	// time series without data.
+	kept := l.req.Series[:0]
+	for _, ser := range l.req.Series {
+		if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) > 0 {
+			kept = append(kept, ser)
+		}
+	}
+	clear(l.req.Series[len(kept):])
+	l.req.Series = kept
+	return len(kept) > 0
 }

@@ -77,7 +77,7 @@ func (s *Sender) sendMetadata(ctx context.Context, all []remote.FamilyMetadata) 
 			if comp, err = remote.Compress(comp[:0], pb, enc); err != nil {
 				return
 			}
-			a := s.client.send(ctx, comp, remote.MessageV1, enc)
+			a := s.client.send(ctx, comp, remote.MessageV1, enc, "")
 			switch {
 			case a.result == resultOK:
 				sent = true

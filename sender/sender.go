@@ -32,6 +32,11 @@ type Options struct {
 	Log            *wal.Log
 	Metrics        *Metrics
 	Logger         *slog.Logger
+	// TenantHeader is the header a tenant is sent in; X-Scope-OrgID when
+	// empty. TenantLabel, when set, takes each series' tenant from that
+	// label instead of from the tenant the data was received for.
+	TenantHeader string
+	TenantLabel  string
 	// RetryOnHTTP429 retries requests answered with 429 (honouring
 	// Retry-After); otherwise their data is dropped and counted, as in
 	// Prometheus' default.
@@ -72,11 +77,12 @@ type Sender struct {
 	r      *wal.Reader
 	dec    *record.Decoder
 
-	tracker  *tracker
-	lanes    []*lane
-	router   *router
-	load     load
-	families familyTable
+	tenantLabel string
+	tracker     *tracker
+	lanes       []*lane
+	router      *router
+	load        load
+	families    familyTable
 
 	mu       sync.Mutex
 	msg      remote.Message
@@ -158,17 +164,21 @@ func New(opts Options) (*Sender, error) {
 	shown := cfg.URL.Redacted()
 	s := &Sender{
 		name: opts.Name, url: shown, cfg: st,
-		logger: logger.With("remote_name", opts.Name, "url", shown),
-		m:      opts.Metrics.forDest(opts.Name, shown, st.minLanes, st.maxLanes, st.maxSamplesPerSend),
-		all:    opts.Metrics,
-		client: &client{http: hc, url: url, headers: cfg.Headers, timeout: time.Duration(cfg.RemoteTimeout), now: time.Now, retry429: opts.RetryOnHTTP429},
-		r:      r,
-		dec:    record.NewDecoder(newTransform(opts.ExternalLabels, cfg.WriteRelabelConfigs)),
-		msg:    msg, enc: enc,
+		logger:      logger.With("remote_name", opts.Name, "url", shown),
+		m:           opts.Metrics.forDest(opts.Name, shown, st.minLanes, st.maxLanes, st.maxSamplesPerSend),
+		all:         opts.Metrics,
+		client:      &client{http: hc, url: url, headers: cfg.Headers, timeout: time.Duration(cfg.RemoteTimeout), now: time.Now, retry429: opts.RetryOnHTTP429, tenantHeader: opts.TenantHeader},
+		tenantLabel: opts.TenantLabel,
+		r:           r,
+		dec:         record.NewDecoder(newTransform(opts.ExternalLabels, cfg.WriteRelabelConfigs)),
+		msg:         msg, enc: enc,
 		readDone: make(chan struct{}),
 	}
 	if s.client.timeout <= 0 {
 		s.client.timeout = 30 * time.Second
+	}
+	if s.client.tenantHeader == "" {
+		s.client.tenantHeader = "X-Scope-OrgID"
 	}
 	if st.sendMetadata {
 		s.dec.OnMetadata = s.families.note
@@ -308,44 +318,82 @@ func (s *Sender) readLoop(ctx context.Context) {
 // samples and routes them. A scrape record goes to its stream's lane and
 // stays whole when it fits, so one scrape is one request; a received batch
 // is split by series so each series keeps its own lane. Either way a series
-// always travels through one lane while it has data in flight.
+// always travels through one lane while it has data in flight. Series of
+// different tenants never share a piece.
 func (s *Sender) split(b *record.Batch) []*piece {
 	limit := s.cfg.maxSamplesPerSend
-	var pieces []*piece
-	if b.Stream != 0 {
-		slot := slotOfStream(b.Stream)
-		var cur *piece
-		for i := range b.Series {
-			ser := &b.Series[i]
-			if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 {
-				continue
-			}
-			if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
-				cur = &piece{lane: s.router.assign(slot), slots: []uint16{uint16(slot)}}
-				pieces = append(pieces, cur)
-			}
-			cur.add(ser, b.Hashes[i])
-		}
-		return pieces
+	type key struct {
+		lane   int
+		tenant string
 	}
-	byLane := make([]*piece, len(s.lanes))
+	var pieces []*piece
+	open := map[key]*piece{}
+	var tl tenantLookup
 	for i := range b.Series {
 		ser := &b.Series[i]
 		if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 {
 			continue
 		}
-		slot := slotOfSeries(b.Hashes[i])
-		ln := s.router.assign(slot)
-		cur := byLane[ln]
+		tenant := b.Tenant
+		if s.tenantLabel != "" {
+			tenant = tl.value(ser, s.tenantLabel)
+		}
+		var slot, ln int
+		if b.Stream != 0 {
+			slot = slotOfStream(b.Stream)
+		} else {
+			slot = slotOfSeries(b.Hashes[i])
+		}
+		k := key{tenant: tenant}
+		if b.Stream != 0 {
+			k.lane = -1 // one stream, one lane: assigned once per piece
+		} else {
+			ln = s.router.assign(slot)
+			k.lane = ln
+		}
+		cur := open[k]
 		if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
-			cur = &piece{lane: ln}
-			byLane[ln] = cur
+			cur = &piece{lane: ln, tenant: tenant}
+			if b.Stream != 0 {
+				cur.lane = s.router.assign(slot)
+				cur.slots = []uint16{uint16(slot)}
+			}
+			open[k] = cur
 			pieces = append(pieces, cur)
 		}
-		cur.slots = append(cur.slots, uint16(slot))
+		if b.Stream == 0 {
+			cur.slots = append(cur.slots, uint16(slot))
+		}
 		cur.add(ser, b.Hashes[i])
 	}
 	return pieces
+}
+
+// tenantLookup finds a series' tenant label, remembering the label name's id
+// per dictionary so series with ids need no string comparison.
+type tenantLookup struct {
+	dict *remote.Dict
+	id   uint32
+	ok   bool
+}
+
+func (t *tenantLookup) value(s *remote.Series, name string) string {
+	if s.Dict == nil || !s.Labels.IsEmpty() {
+		return s.LabelSet().Get(name)
+	}
+	if t.dict != s.Dict {
+		t.dict = s.Dict
+		t.id, t.ok = s.Dict.Lookup(name)
+	}
+	if !t.ok {
+		return ""
+	}
+	for i := 0; i+1 < len(s.Refs)-2; i += 2 {
+		if s.Refs[i] == t.id {
+			return s.Dict.String(s.Refs[i+1])
+		}
+	}
+	return ""
 }
 
 // add copies one series into the piece; the batch's memory is reused.
@@ -357,6 +405,9 @@ func (p *piece) add(s *remote.Series, h uint64) {
 	p.series = append(p.series, c)
 	p.hashes = append(p.hashes, h)
 	p.n += len(s.Samples) + len(s.Histograms)
+	if len(s.Samples)+len(s.Histograms) == 0 {
+		p.n++ // an exemplar-only series still has to be sent
+	}
 }
 
 // protocol returns the message and encoding to send with now.

@@ -655,3 +655,22 @@ func TestStuckReaderNeverBlocksAppends(t *testing.T) {
 }
 
 func crc32Castagnoli(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+func TestLagSecondsOfACursorThatNeverDeliveredCountsFromItsOldestData(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	opts := testOptions()
+	opts.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	l := openLog(t, t.TempDir(), opts)
+	defer l.Close()
+	_, err := l.OpenCursor("new")
+	require.NoError(t, err)
+	appendN(t, l, 0, 5)
+	mu.Lock()
+	now = now.Add(90 * time.Second)
+	mu.Unlock()
+	appendN(t, l, 5, 5)
+	st := l.Stats()
+	require.Len(t, st.Cursors, 1)
+	require.Equal(t, 90.0, st.Cursors[0].LagSeconds)
+}

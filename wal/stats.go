@@ -49,6 +49,10 @@ func (l *Log) Stats() Stats {
 	}
 	for _, c := range l.cursors {
 		cs := CursorStats{Name: c.name, Committed: c.committed.pos, CommittedTime: c.committed.time, Open: c.open}
+		// The append time of the oldest undelivered data, at segment
+		// granularity: what "behind" means for a cursor that has never
+		// delivered anything.
+		var oldestBehind int64
 		for _, s := range l.segs {
 			size := s.size.Load()
 			switch {
@@ -56,6 +60,9 @@ func (l *Log) Stats() Stats {
 				cs.LagBytes += size - segmentHeaderSize
 				cs.LagRecords += s.records
 				cs.LagSamples += s.count
+				if s.records > 0 && oldestBehind == 0 {
+					oldestBehind = s.firstTime
+				}
 			case s.seq == c.committed.pos.Segment && size > segmentHeaderSize:
 				left := size - c.committed.pos.Offset
 				if left < 0 {
@@ -65,10 +72,17 @@ func (l *Log) Stats() Stats {
 				frac := float64(left) / float64(size-segmentHeaderSize)
 				cs.LagRecords += uint64(frac * float64(s.records))
 				cs.LagSamples += uint64(frac * float64(s.count))
+				if left > 0 && s.records > 0 {
+					oldestBehind = s.firstTime
+				}
 			}
 		}
-		if cs.LagRecords > 0 && st.NewestTime > c.committed.time && c.committed.time > 0 {
-			cs.LagSeconds = float64(st.NewestTime-c.committed.time) / 1000
+		base := c.committed.time
+		if base == 0 {
+			base = oldestBehind
+		}
+		if cs.LagBytes > 0 && base > 0 && st.NewestTime > base {
+			cs.LagSeconds = float64(st.NewestTime-base) / 1000
 		}
 		st.Cursors = append(st.Cursors, cs)
 	}
@@ -98,11 +112,13 @@ var (
 	descLagBytes   = prometheus.NewDesc("ferry_log_cursor_lag_bytes", "Bytes of the log a destination has not delivered yet.", []string{labelRemoteName}, nil)
 	descLagRecords = prometheus.NewDesc("ferry_log_cursor_lag_records", "Records a destination has not delivered yet (estimated within the current segment).", []string{labelRemoteName}, nil)
 	descLagSamples = prometheus.NewDesc("ferry_log_cursor_lag_samples", "Samples a destination has not delivered yet (estimated within the current segment).", []string{labelRemoteName}, nil)
+	descMaxSize    = prometheus.NewDesc("ferry_log_max_size_bytes", "The log's size limit (ferry.storage.max_size); 0 means none.", nil, nil)
+	descMaxAge     = prometheus.NewDesc("ferry_log_max_age_seconds", "The log's age limit (ferry.storage.max_age); 0 means none.", nil, nil)
 	descLagSeconds = prometheus.NewDesc("ferry_log_cursor_lag_seconds", "How much older the destination's last delivered record is than the newest record.", []string{labelRemoteName}, nil)
 )
 
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSegments, descBytes, descOldest, descNewest, descLagBytes, descLagRecords, descLagSamples, descLagSeconds} {
+	for _, d := range []*prometheus.Desc{descMaxSize, descMaxAge, descSegments, descBytes, descOldest, descNewest, descLagBytes, descLagRecords, descLagSamples, descLagSeconds} {
 		ch <- d
 	}
 }
@@ -111,6 +127,8 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.l.Stats()
 	ch <- prometheus.MustNewConstMetric(descSegments, prometheus.GaugeValue, float64(st.Segments))
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- prometheus.MustNewConstMetric(descMaxSize, prometheus.GaugeValue, float64(c.l.opts.MaxSize))
+	ch <- prometheus.MustNewConstMetric(descMaxAge, prometheus.GaugeValue, c.l.opts.MaxAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, float64(st.OldestTime)/1000)
 	ch <- prometheus.MustNewConstMetric(descNewest, prometheus.GaugeValue, float64(st.NewestTime)/1000)
 	for _, cs := range st.Cursors {

@@ -27,6 +27,7 @@ const numShards = 16
 type series struct {
 	ts     []int64 // every timestamp seen, ascending
 	report bool
+	up     bool // the "up" report series
 }
 
 // counts are the ledger's counters; a shard has one, Stats sums them.
@@ -35,6 +36,7 @@ type counts struct {
 	duplicates, outOfOrder      int64
 	histograms, exemplars       int64
 	payloadSeries, reportSeries int64
+	failedScrapes               int64 // unique up == 0 samples
 }
 
 // shard is one part of the ledger.
@@ -43,6 +45,7 @@ type shard struct {
 	series      map[uint64]*series
 	reportNames map[string]int64 // report series by metric name
 	perSecond   map[int64]int64  // unique payload samples by timestamp second
+	failedAt    map[int64]int64  // unique up == 0 samples by timestamp second
 	lag         lagHistogram
 	counts
 }
@@ -59,6 +62,7 @@ func newLedger() *ledger {
 		s.series = map[uint64]*series{}
 		s.reportNames = map[string]int64{}
 		s.perSecond = map[int64]int64{}
+		s.failedAt = map[int64]int64{}
 	}
 	return l
 }
@@ -72,7 +76,7 @@ func (l *ledger) add(s *remote.Series, nowMs int64) {
 	st := sh.series[h]
 	if st == nil {
 		name := s.Labels.Get("__name__")
-		st = &series{report: reportNames[name]}
+		st = &series{report: reportNames[name], up: name == "up"}
 		sh.series[h] = st
 		if st.report {
 			sh.reportSeries++
@@ -92,6 +96,11 @@ func (l *ledger) add(s *remote.Series, nowMs int64) {
 		case st.report:
 			sh.report++
 			sh.lag.add(nowMs - smp.Timestamp)
+			if st.up && smp.Value == 0 {
+				// The agent says this scrape failed.
+				sh.failedScrapes++
+				sh.failedAt[floorDiv(smp.Timestamp, 1000)]++
+			}
 		default:
 			sh.payload++
 			sh.perSecond[floorDiv(smp.Timestamp, 1000)]++

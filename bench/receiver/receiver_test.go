@@ -94,6 +94,15 @@ func TestTellsDuplicatesFromOutOfOrder(t *testing.T) {
 	require.Equal(t, Counters{PayloadSamples: 5, Duplicates: 2, OutOfOrder: 1}, r.Counters())
 }
 
+func TestCountsFailedScrapes(t *testing.T) {
+	r, url := start(t)
+	up := mkSeries("up", "a")
+	up.Samples = []remote.Sample{{Value: 1, Timestamp: 1000}, {Value: 0, Timestamp: 2000}, {Value: 0, Timestamp: 3000}}
+	post(t, url, &remote.Request{Series: []remote.Series{up}}, remote.MessageV2, remote.EncodingZstd)
+	require.Equal(t, int64(2), r.Stats().FailedScrapes)
+	require.Equal(t, int64(1), r.FailedScrapesBefore(time.UnixMilli(3000)))
+}
+
 func TestCountsStaleMarkersApart(t *testing.T) {
 	r, url := start(t)
 	s := mkSeries("m", "a", 1000)

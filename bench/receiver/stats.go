@@ -43,6 +43,9 @@ type Stats struct {
 	// Histograms are unique native histogram samples.
 	Histograms int64 `json:"histograms"`
 	Exemplars  int64 `json:"exemplars"`
+	// FailedScrapes are the unique up == 0 samples: scrapes the agent
+	// reports as failed.
+	FailedScrapes int64 `json:"failed_scrapes"`
 	// Duplicates are data points whose series already had a point at that
 	// timestamp; OutOfOrder are new ones older than their series' newest.
 	Duplicates int64 `json:"duplicates"`
@@ -102,6 +105,7 @@ func (r *Receiver) Stats() Stats {
 		s.OutOfOrder += c.outOfOrder
 		s.PayloadSeries += c.payloadSeries
 		s.ReportSeries += c.reportSeries
+		s.FailedScrapes += c.failedScrapes
 		for name, n := range sh.reportNames {
 			s.ReportSeriesByName[name] += n
 		}
@@ -139,12 +143,24 @@ func (r *Receiver) Accepted() int64 { return r.accepted.Load() }
 // before t have arrived. t is rounded down to a whole second: the receiver
 // counts arrivals per second of timestamp.
 func (r *Receiver) DeliveredBefore(t time.Time) int64 {
+	return r.before(t, func(sh *shard) map[int64]int64 { return sh.perSecond })
+}
+
+// FailedScrapesBefore returns how many up == 0 samples with a timestamp
+// before t (rounded down to a whole second) have arrived.
+func (r *Receiver) FailedScrapesBefore(t time.Time) int64 {
+	return r.before(t, func(sh *shard) map[int64]int64 { return sh.failedAt })
+}
+
+// before sums the per-second counts that pick chooses over the seconds
+// before t.
+func (r *Receiver) before(t time.Time, pick func(*shard) map[int64]int64) int64 {
 	sec := floorDiv(t.UnixMilli(), 1000)
 	var n int64
 	for i := range r.ledger.shards {
 		sh := &r.ledger.shards[i]
 		sh.mu.Lock()
-		for s, c := range sh.perSecond {
+		for s, c := range pick(sh) {
 			if s < sec {
 				n += c
 			}

@@ -61,7 +61,7 @@ type Options struct {
 	PushProtocol    string
 	PushCompression string
 	// Profile, when set, is a directory where a CPU profile (taken over
-	// the middle of the window) and a heap profile (at its end) are saved.
+	// the middle of the window) and a heap profile (right after it) are saved.
 	Profile string
 	// WorkDir holds the agent's storage, configuration and log; empty
 	// means a new temporary directory, removed afterwards unless Keep.

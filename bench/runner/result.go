@@ -103,6 +103,11 @@ type Delivery struct {
 	Extra      int64 `json:"extra"`
 	Duplicates int64 `json:"duplicates"`
 	OutOfOrder int64 `json:"out_of_order"`
+	// AgentFailedScrapes are the scrapes the agent reported as failed
+	// (up == 0) while the targets were serving. A target counts a scrape
+	// as served once it has written the body; an agent that gave up on it
+	// (scrape timeout) has no samples from it, which shows as Missing.
+	AgentFailedScrapes int64 `json:"agent_failed_scrapes"`
 	// DrainS is how long after the load stopped the last expected sample
 	// arrived; -1 if they did not all arrive within the drain timeout.
 	DrainS float64           `json:"drain_s"`

@@ -48,7 +48,8 @@ func fallsShort(r Result, st Step) string {
 	case r.Error != "":
 		return "error: " + r.Error
 	case r.Delivery.DrainS < 0 || r.Delivery.Ratio < 0.999:
-		return fmt.Sprintf("fell behind: %.2f%% delivered within the drain time", 100*r.Delivery.Ratio)
+		return fmt.Sprintf("fell behind: %.2f%% delivered within the drain time, %d scrapes failed (up == 0)",
+			100*r.Delivery.Ratio, r.Delivery.AgentFailedScrapes)
 	case r.Delivery.LagMs.P99 > lagLimit:
 		return fmt.Sprintf("fell behind: p99 delivery lag %d ms > %d ms", r.Delivery.LagMs.P99, lagLimit)
 	case r.Cost.CPUCores >= saturatedShare*cpus:

@@ -69,6 +69,7 @@ func runScrape(ctx context.Context, o *Options, b Build, baseline int64, dir str
 	}
 	s.window(&res, from, to, baseline)
 
+	stopAt := time.Now()
 	s.gen.SetDown(true)
 	time.Sleep(settle)
 	expected := served()
@@ -83,6 +84,7 @@ func runScrape(ctx context.Context, o *Options, b Build, baseline int64, dir str
 	<-profDone
 	usage, stopErr := s.stopAgent()
 	s.finish(&res, expected, drain, usage)
+	res.Delivery.AgentFailedScrapes = s.recv.FailedScrapesBefore(stopAt)
 	return res, errors.Join(profErr, stopErr)
 }
 

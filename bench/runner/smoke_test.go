@@ -62,7 +62,11 @@ func checkDelivery(t *testing.T, res Result) {
 	t.Logf("result: %s", b)
 	d := res.Delivery
 	require.Positive(t, d.Expected)
-	require.Equal(t, d.Expected, d.Delivered, "every sample delivered")
+	// A scrape the target answered but ferry gave up on (timeout, on a
+	// very busy machine) is reported by ferry as failed; anything else
+	// missing is lost data.
+	require.LessOrEqual(t, d.Missing, d.AgentFailedScrapes*int64(res.Load.Series), "every sample of every scrape ferry took delivered")
+	require.Zero(t, d.Extra)
 	require.Zero(t, d.Duplicates)
 	require.Zero(t, d.OutOfOrder)
 	require.GreaterOrEqual(t, d.DrainS, 0.0)

@@ -13,18 +13,19 @@ const defaultResizeInterval = 5 * time.Second
 
 // load is what the concurrency controller measures between two decisions.
 type load struct {
-	sendNanos atomic.Int64 // time lanes spent in requests
-	waits     atomic.Int64 // times the reader waited for capacity (backlog)
+	sendNanos atomic.Int64 // time lanes spent encoding, compressing and in requests
+	waitNanos atomic.Int64 // time the reader waited for capacity or a lane (backlog)
 }
 
 // desiredLanes decides how many lanes to use from the last interval: busy is
-// the average number of lanes inside a request, pressured tells whether the
-// reader had to wait for capacity (the log holds a backlog). It grows fast
+// the average number of lanes encoding or inside a request, pressured tells
+// whether the reader spent a noticeable part of the interval waiting for
+// capacity or for a lane (the log holds a backlog). It grows fast
 // under pressure and shrinks slowly, with headroom, when lanes idle.
 func desiredLanes(active, minLanes, maxLanes int, busy float64, pressured bool) int {
 	want := active
 	switch {
-	case pressured && busy >= 0.7*float64(active):
+	case pressured && busy >= 0.5*float64(active):
 		want = active * 2
 	case !pressured && busy*1.5 < 0.6*float64(active):
 		want = int(math.Ceil(busy * 1.5))
@@ -49,7 +50,9 @@ func (s *Sender) controlConcurrency(ctx context.Context) {
 			elapsed := now.Sub(last)
 			last = now
 			busy := float64(s.load.sendNanos.Swap(0)) / float64(elapsed)
-			pressured := s.load.waits.Swap(0) > 0
+			// A reader that waits a tenth of the time is behind; brief
+			// waits when a burst of scrapes lands are not backlog.
+			pressured := float64(s.load.waitNanos.Swap(0)) >= 0.1*float64(elapsed)
 			active := s.router.activeLanes()
 			want := desiredLanes(active, s.cfg.minLanes, len(s.lanes), busy, pressured)
 			s.m.shardsDesired.Set(float64(want))

@@ -137,3 +137,32 @@ func TestOrderHoldsWhileLanesGrowAndShrinkUnderBacklog(t *testing.T) {
 	require.Greater(t, peak, 1, "requests went out in parallel")
 	require.Zero(t, s.Status().Failed)
 }
+
+// TestLanesGrowUnderBacklogWithASlowDestination is the case the
+// controller exists for: a backlog and a destination that takes its time
+// per request. One lane cannot keep up; more must be used.
+func TestLanesGrowUnderBacklogWithASlowDestination(t *testing.T) {
+	rc := newOrderCheckingReceiver(t, 20*time.Millisecond)
+	l := openLog(t, t.TempDir())
+	defer l.Close()
+	r, err := l.OpenCursor("dest")
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	w := newWriter(l, 50, 20)
+	want := 0
+	for i := int64(1); i <= 40; i++ {
+		want += w.scrape(t, i*1000)
+	}
+	s := startSender(t, l, rwConfig(t, rc.srv.URL, func(c *promconfig.RemoteWriteConfig) {
+		c.QueueConfig.MinShards = 1
+		c.QueueConfig.MaxShards = 8
+		c.QueueConfig.MaxSamplesPerSend = 200
+		c.QueueConfig.Capacity = 400
+	}), Options{resizeInterval: 50 * time.Millisecond})
+	require.Eventually(t, func() bool { return s.Status().Lanes > 1 }, 20*time.Second, 10*time.Millisecond, "lanes never grew")
+	require.Eventually(t, func() bool { n, _, _ := rc.stats(); return n >= want }, 60*time.Second, 10*time.Millisecond)
+	s.Stop(time.Second)
+	_, ooo, peak := rc.stats()
+	require.Zero(t, ooo)
+	require.Greater(t, peak, 1)
+}

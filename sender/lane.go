@@ -125,6 +125,10 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 	l.bo.reset()
 	for {
 		msg, enc := s.protocol()
+		// The lane is busy from here until the answer: the concurrency
+		// controller counts encoding and compressing too, or a lane
+		// flushing back to back would look idle.
+		busyFrom := time.Now()
 		if !l.prepare(msg) {
 			return true // nothing left to send
 		}
@@ -140,9 +144,8 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 		}
 		start := time.Now()
 		a := s.client.send(ctx, l.comp, msg, enc, l.tenant)
-		took := time.Since(start)
-		s.load.sendNanos.Add(int64(took))
-		s.m.batchDuration.Observe(took.Seconds())
+		s.load.sendNanos.Add(int64(time.Since(busyFrom)))
+		s.m.batchDuration.Observe(time.Since(start).Seconds())
 		s.m.bytesTotal.Add(float64(len(l.comp)))
 		switch a.result {
 		case resultOK:

@@ -187,7 +187,7 @@ func New(opts Options) (*Sender, error) {
 	s.tracker = newTracker(r, st.capacity*st.minLanes, func(t int64) {
 		s.m.highestSent.Set(float64(t) / 1000)
 	})
-	s.tracker.onWait = func() { s.load.waits.Add(1) }
+	s.tracker.onWait = func(d time.Duration) { s.load.waitNanos.Add(int64(d)) }
 	s.router = newRouter(st.minLanes)
 	for i := 0; i < st.maxLanes; i++ {
 		s.lanes = append(s.lanes, newLane(s))
@@ -307,6 +307,15 @@ func (s *Sender) readLoop(ctx context.Context) {
 			p.f = f
 			select {
 			case s.lanes[p.lane].in <- p:
+				continue
+			default:
+			}
+			// The lane's queue is full: the reader is ahead of the
+			// lanes, which is backlog just as waiting for capacity is.
+			start := time.Now()
+			select {
+			case s.lanes[p.lane].in <- p:
+				s.load.waitNanos.Add(int64(time.Since(start)))
 			case <-ctx.Done():
 				return
 			}

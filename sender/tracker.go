@@ -3,6 +3,7 @@ package sender
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/ferrymetrics/ferry/wal"
 )
@@ -27,7 +28,7 @@ type tracker struct {
 	c        committer
 	capacity int // samples in flight before add waits; guarded by mu
 	onCommit func(time int64)
-	onWait   func() // called each time add has to wait for capacity
+	onWait   func(time.Duration) // called with how long add waited for capacity
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -46,19 +47,20 @@ func newTracker(c committer, capacity int, onCommit func(int64)) *tracker {
 // pieces. It waits while the samples in flight exceed the capacity, so a
 // stalled destination stops the reader instead of growing memory. A record
 // with no pieces is done at once.
-func (t *tracker) add(ctx context.Context, end wal.Pos, time int64, pieces, n int) (*inflight, error) {
+func (t *tracker) add(ctx context.Context, end wal.Pos, at int64, pieces, n int) (*inflight, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.samples > 0 && t.samples+n > t.capacity && !t.closed && t.onWait != nil {
+		start := time.Now()
+		defer func() { t.onWait(time.Since(start)) }()
+	}
 	for t.samples > 0 && t.samples+n > t.capacity && !t.closed {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if t.onWait != nil {
-			t.onWait()
-		}
 		t.cond.Wait()
 	}
-	f := &inflight{end: end, time: time, pending: pieces, samples: n}
+	f := &inflight{end: end, time: at, pending: pieces, samples: n}
 	t.queue = append(t.queue, f)
 	t.samples += n
 	if pieces == 0 {

@@ -39,8 +39,10 @@ type Options struct {
 	FsyncInterval time.Duration
 	// CursorSyncInterval is the longest a committed cursor position stays
 	// in memory only before it is written and synced to its cursor file;
-	// default 100ms. Positions are also persisted at every periodic data
-	// sync, when a segment is closed, and by Reader.Close and Close.
+	// default 1s. Positions are also persisted at every periodic data
+	// sync, when a segment is closed, and by Reader.Close and Close. Each
+	// write dirties and syncs a page of the cursor file: at 100ms, a
+	// destination's position cost about as many disk bytes as the data.
 	CursorSyncInterval time.Duration
 	// DisableCompression stores payloads as given instead of compressing
 	// them with zstd.
@@ -67,7 +69,7 @@ func (o *Options) setDefaults() {
 		o.FsyncInterval = time.Second
 	}
 	if o.CursorSyncInterval <= 0 {
-		o.CursorSyncInterval = 100 * time.Millisecond
+		o.CursorSyncInterval = time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -378,13 +380,15 @@ func (l *Log) wakeMaintenance() {
 // positions, and deletes segments that are no longer needed or over a limit.
 func (l *Log) maintain() {
 	defer l.wg.Done()
-	tick := l.opts.CursorSyncInterval
+	// The loop wakes often so that each duty runs close to its interval.
+	tick := min(l.opts.CursorSyncInterval, 100*time.Millisecond)
 	if fi := l.opts.FsyncInterval; fi > 0 && fi < tick {
 		tick = fi
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var lastSync, lastCollect time.Time
+	lastCursors := l.opts.Now()
 	for {
 		select {
 		case <-l.done:
@@ -401,7 +405,10 @@ func (l *Log) maintain() {
 				l.log.Error("Periodic sync of the log failed", "err", err)
 			}
 		}
-		l.persistCursors()
+		if now.Sub(lastCursors) >= l.opts.CursorSyncInterval {
+			lastCursors = now
+			l.persistCursors()
+		}
 		if now.Sub(lastCollect) >= time.Second || l.overLimit() {
 			lastCollect = now
 			l.collect(now)

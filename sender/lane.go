@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/ferrymetrics/ferry/remote"
@@ -10,13 +11,33 @@ import (
 // piece is the part of one record that goes to one lane: at most
 // max_samples_per_send samples, owned by the piece.
 type piece struct {
-	f      *inflight
-	lane   int
-	tenant string   // all series of a piece share a tenant
-	slots  []uint16 // routing slots held in flight by the piece
-	series []remote.Series
-	hashes []uint64
-	n      int
+	f       *inflight
+	lane    int
+	tenant  string   // all series of a piece share a tenant
+	slots   []uint16 // routing slots held in flight by the piece
+	series  []remote.Series
+	hashes  []uint64
+	samples []remote.Sample // arena of the series' samples
+	n       int
+}
+
+// pieces are recycled once their lane has sent them: a piece of a scrape
+// holds a series entry and a sample per exposed series, which allocated
+// anew per record was most of the agent's garbage.
+var piecePool = sync.Pool{New: func() any { return new(piece) }}
+
+func newPiece(lane int, tenant string) *piece {
+	p := piecePool.Get().(*piece)
+	p.lane, p.tenant = lane, tenant
+	return p
+}
+
+// recycle returns a piece whose lane is done with it to the pool.
+func (p *piece) recycle() {
+	clear(p.series) // drop references to labels and dictionaries
+	p.f, p.tenant, p.n = nil, "", 0
+	p.slots, p.series, p.hashes, p.samples = p.slots[:0], p.series[:0], p.hashes[:0], p.samples[:0]
+	piecePool.Put(p)
 }
 
 // lane sends the pieces it is given, in order, one request at a time.
@@ -112,7 +133,15 @@ func (l *lane) flush(ctx context.Context) {
 		l.s.router.release(p.slots)
 		l.s.tracker.done(p.f)
 	}
+	l.reset()
+}
+
+// reset empties the batch and recycles its pieces.
+func (l *lane) reset() {
 	clear(l.req.Series)
+	for _, p := range l.pieces {
+		p.recycle()
+	}
 	clear(l.pieces)
 	clear(l.index)
 	l.req.Series, l.pieces, l.n = l.req.Series[:0], l.pieces[:0], 0

@@ -362,10 +362,10 @@ func (s *Sender) split(b *record.Batch) []*piece {
 		}
 		cur := open[k]
 		if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
-			cur = &piece{lane: ln, tenant: tenant}
+			cur = newPiece(ln, tenant)
 			if b.Stream != 0 {
 				cur.lane = s.router.assign(slot)
-				cur.slots = []uint16{uint16(slot)}
+				cur.slots = append(cur.slots, uint16(slot))
 			}
 			open[k] = cur
 			pieces = append(pieces, cur)
@@ -406,9 +406,13 @@ func (t *tenantLookup) value(s *remote.Series, name string) string {
 }
 
 // add copies one series into the piece; the batch's memory is reused.
+// Samples go to the piece's arena, capped so that a lane appending to a
+// series it merges never writes into a neighbour's samples.
 func (p *piece) add(s *remote.Series, h uint64) {
 	c := *s
-	c.Samples = append([]remote.Sample(nil), s.Samples...)
+	from := len(p.samples)
+	p.samples = append(p.samples, s.Samples...)
+	c.Samples = p.samples[from:len(p.samples):len(p.samples)]
 	c.Histograms = append([]remote.Histogram(nil), s.Histograms...)
 	c.Exemplars = append([]remote.Exemplar(nil), s.Exemplars...)
 	p.series = append(p.series, c)

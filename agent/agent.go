@@ -320,7 +320,7 @@ func (a *Agent) applySenders(cfg *config.Config) {
 			continue
 		}
 		s, err := sender.New(sender.Options{
-			Name: rw.ID, Config: rw.RemoteWriteConfig, Compression: remoteEncoding(rw.Compression),
+			Name: rw.ID, Config: rw.RemoteWriteConfig, Queue: &rw.Queue, Compression: remoteEncoding(rw.Compression),
 			ExternalLabels: ext, Log: a.log, Metrics: a.sm, Logger: a.logger.With("component", "sender"),
 			RetryOnHTTP429: rw.RetryOnHTTP429, TenantHeader: rw.TenantHeader, TenantLabel: rw.TenantLabel,
 		})

@@ -67,9 +67,11 @@ func (a *Agent) senderStatus() []sender.Status {
 	return out
 }
 
-// sameSender reports whether a destination's configuration is unchanged.
+// sameSender reports whether a destination's configuration is unchanged:
+// the Prometheus entry and every ferry setting (compression, tenancy, the
+// effective queue settings).
 func sameSender(a, b config.RemoteWrite) bool {
-	return a.ID == b.ID && a.Compression == b.Compression && reflect.DeepEqual(a.RemoteWriteConfig, b.RemoteWriteConfig)
+	return reflect.DeepEqual(a, b)
 }
 
 func remoteEncoding(c string) remote.Encoding {

@@ -382,9 +382,12 @@ func TestRedactedShowsEffectiveConfigWithoutSecrets(t *testing.T) {
 		"mode: inspect",
 		"max_concurrent_requests: 4",
 		"bearer_token_file: testdata/secrets/receiver-token",
-		"max_shards: 30",             // a Prometheus setting
-		"scrape_timeout: 10s",        // a Prometheus default
-		"max_samples_per_send: 2000", // metadata_config default
+		"max_shards: 30",              // a Prometheus setting
+		"scrape_timeout: 10s",         // a Prometheus default
+		"max_samples_per_send: 2000",  // metadata_config default
+		"max_samples_per_send: 10000", // ferry's queue_config default
+		"capacity: 20000",
+		"retry_on_http_429: true",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered config lacks %q:\n%s", want, out)
@@ -400,7 +403,8 @@ func TestRedactedShowsEffectiveConfigWithoutSecrets(t *testing.T) {
 		t.Errorf("ferry settings changed in the round trip: %+v %+v", again.Storage, again.Receiver)
 	}
 	for i := range cfg.RemoteWrite {
-		if again.RemoteWrite[i].Compression != cfg.RemoteWrite[i].Compression || again.RemoteWrite[i].ID != cfg.RemoteWrite[i].ID {
+		if again.RemoteWrite[i].Compression != cfg.RemoteWrite[i].Compression || again.RemoteWrite[i].ID != cfg.RemoteWrite[i].ID ||
+			again.RemoteWrite[i].Queue != cfg.RemoteWrite[i].Queue || again.RemoteWrite[i].RetryOnHTTP429 != cfg.RemoteWrite[i].RetryOnHTTP429 {
 			t.Errorf("remote_write %d changed in the round trip", i)
 		}
 	}
@@ -435,6 +439,39 @@ remote_write:
 	got := []bool{cfg.RemoteWrite[0].RetryOnHTTP429, cfg.RemoteWrite[1].RetryOnHTTP429, cfg.RemoteWrite[2].RetryOnHTTP429}
 	if got[0] != true || got[1] != false || got[2] != true {
 		t.Fatalf("RetryOnHTTP429 = %v, want [true false true]", got)
+	}
+}
+
+func TestQueueDefaultsApplyOnlyToSettingsTheFileLeavesOut(t *testing.T) {
+	cfg, err := Load([]byte(`
+remote_write:
+  - url: http://a/api/v1/write
+  - url: http://b/api/v1/write
+    queue_config:
+      max_samples_per_send: 2000
+  - url: http://c/api/v1/write
+    queue_config:
+      capacity: 5000
+  - url: http://d/api/v1/write
+    queue_config: &q
+      max_samples_per_send: 500
+      capacity: 700
+  - url: http://e/api/v1/write
+    queue_config: *q
+`), ".", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]int{{DefaultMaxSamplesPerSend, 2 * DefaultMaxSamplesPerSend}, {2000, 10000}, {DefaultMaxSamplesPerSend, 5000}, {500, 700}, {500, 700}}
+	for i, rw := range cfg.RemoteWrite {
+		got := [2]int{rw.Queue.MaxSamplesPerSend, rw.Queue.Capacity}
+		if got != want[i] {
+			t.Errorf("entry %d: max_samples_per_send, capacity = %v, want %v", i+1, got, want[i])
+		}
+		// The Prometheus part still reads as Prometheus reads the file.
+		if p := rw.QueueConfig; i == 0 && (p.MaxSamplesPerSend != 2000 || p.Capacity != 10000) {
+			t.Errorf("entry 1: Prometheus' queue_config changed to %d, %d", p.MaxSamplesPerSend, p.Capacity)
+		}
 	}
 }
 

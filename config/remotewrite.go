@@ -40,6 +40,11 @@ type RemoteWrite struct {
 	// Prometheus drops the data by default; ferry retries (honouring
 	// Retry-After) unless queue_config sets retry_on_http_429: false.
 	RetryOnHTTP429 bool
+	// Queue is the queue_config ferry runs with: the entry's, with ferry's
+	// defaults (see queueDefaults) for what the file does not write. The
+	// embedded config keeps Prometheus' values, so the file still reads
+	// as Prometheus reads it.
+	Queue promconfig.QueueConfig
 }
 
 // Body encodings of remote-write requests.
@@ -129,12 +134,12 @@ func buildRemoteWrite(cfgs []*promconfig.RemoteWriteConfig, items []rwItem) ([]R
 			x.init(rw)
 		}
 		line := 0
-		rw.RetryOnHTTP429 = true
+		var written map[string]bool
 		if i < len(items) {
-			line = items[i].line
-			if items[i].retry429Set {
-				rw.RetryOnHTTP429 = c.QueueConfig.RetryOnRateLimit
-			}
+			line, written = items[i].line, items[i].queueKeys
+		}
+		queueDefaults(rw, written)
+		if i < len(items) {
 			for _, e := range items[i].ext {
 				if e.null {
 					continue
@@ -155,6 +160,39 @@ func buildRemoteWrite(cfgs []*promconfig.RemoteWriteConfig, items []rwItem) ([]R
 		ids[rw.ID] = i
 	}
 	return out, nil
+}
+
+// Where ferry's queue_config defaults differ from Prometheus'.
+const (
+	// DefaultMaxSamplesPerSend is five times Prometheus' 2000: an RW2
+	// request carries the symbols and metadata of its series, and the
+	// compressor finds the same series of other targets in it, so ten
+	// scrapes of 1000 series cost a third fewer bytes per sample on the
+	// wire than one (docs/benchmarks.md). vmagent's default block is
+	// 10000 samples too.
+	DefaultMaxSamplesPerSend = 10000
+	// defaultCapacityBatches is capacity in batches when it is not
+	// written: one batch being sent while the next fills.
+	defaultCapacityBatches = 2
+)
+
+// queueDefaults applies ferry's defaults to the queue settings the entry
+// does not write (written holds the keys of its queue_config): 429 is
+// retried, and requests and the samples in flight are larger.
+func queueDefaults(rw *RemoteWrite, written map[string]bool) {
+	rw.Queue = rw.QueueConfig
+	q := &rw.Queue
+	rw.RetryOnHTTP429 = true
+	if written["retry_on_http_429"] {
+		rw.RetryOnHTTP429 = q.RetryOnRateLimit
+	}
+	q.RetryOnRateLimit = rw.RetryOnHTTP429
+	if !written["max_samples_per_send"] {
+		q.MaxSamplesPerSend = DefaultMaxSamplesPerSend
+	}
+	if !written["capacity"] {
+		q.Capacity = max(q.Capacity, defaultCapacityBatches*q.MaxSamplesPerSend)
+	}
 }
 
 // duplicateIDError reports two remote_write entries with the same ID. It is

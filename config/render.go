@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 
 	yaml2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
@@ -37,6 +38,7 @@ func (c *Config) Redacted() (string, error) {
 					&yaml.Node{Kind: yaml.ScalarNode, Value: x.key},
 					&yaml.Node{Kind: yaml.ScalarNode, Value: x.get(&c.RemoteWrite[i])})
 			}
+			showEffectiveQueue(item, &c.RemoteWrite[i])
 		}
 	}
 
@@ -56,4 +58,24 @@ func (c *Config) Redacted() (string, error) {
 		return "", fmt.Errorf("render config: %w", err)
 	}
 	return b.String(), nil
+}
+
+// showEffectiveQueue writes into a rendered remote_write item the queue
+// settings ferry runs with where its defaults differ from Prometheus', so
+// the page shows what is in effect, not what Prometheus would do.
+func showEffectiveQueue(item *yaml.Node, rw *RemoteWrite) {
+	_, q := mappingEntry(item, "queue_config")
+	if q == nil || q.Kind != yaml.MappingNode {
+		return
+	}
+	set := func(key, value string) {
+		if _, v := mappingEntry(q, key); v != nil {
+			v.Kind, v.Tag, v.Value = yaml.ScalarNode, "", value
+			return
+		}
+		q.Content = append(q.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &yaml.Node{Kind: yaml.ScalarNode, Value: value})
+	}
+	set("capacity", strconv.Itoa(rw.Queue.Capacity))
+	set("max_samples_per_send", strconv.Itoa(rw.Queue.MaxSamplesPerSend))
+	set("retry_on_http_429", strconv.FormatBool(rw.RetryOnHTTP429))
 }

@@ -34,10 +34,10 @@ type layout struct {
 type rwItem struct {
 	line int // line of the item's first key
 	ext  []extValue
-	// retry429Set records whether queue_config.retry_on_http_429 is
-	// written in the entry, so that ferry's default (retry) applies only
-	// when it is not.
-	retry429Set bool
+	// queueKeys holds the keys written in the entry's queue_config, so
+	// that ferry's own defaults (see queueDefaults) apply only to the
+	// settings the file leaves out.
+	queueKeys map[string]bool
 }
 
 // extValue is a ferry extension key found in a remote_write item.
@@ -158,7 +158,7 @@ func (l *layout) remoteWriteItem(n *yaml.Node, siblings []*yaml.Node, done []rwI
 	if n.Kind == yaml.AliasNode {
 		for i, s := range siblings[:len(done)] {
 			if s == n.Alias {
-				item.ext = done[i].ext
+				item.ext, item.queueKeys = done[i].ext, done[i].queueKeys
 			}
 		}
 		return item, nil
@@ -169,7 +169,7 @@ func (l *layout) remoteWriteItem(n *yaml.Node, siblings []*yaml.Node, done []rwI
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Value == "queue_config" {
-			item.retry429Set = hasKey(v, "retry_on_http_429")
+			item.queueKeys = mappingKeys(v)
 		}
 		if k.Kind != yaml.ScalarNode || lookupExtension(k.Value) == nil {
 			continue
@@ -337,18 +337,20 @@ func (l *layout) ferryText() []byte {
 	return b.Bytes()
 }
 
-// hasKey reports whether the mapping n (following an alias) has key.
-func hasKey(n *yaml.Node, key string) bool {
+// mappingKeys returns the scalar keys of the mapping n (following an
+// alias); nil when n is not a mapping.
+func mappingKeys(n *yaml.Node) map[string]bool {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	if n.Kind != yaml.MappingNode {
-		return false
+		return nil
 	}
+	keys := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == key {
-			return true
+		if n.Content[i].Kind == yaml.ScalarNode {
+			keys[n.Content[i].Value] = true
 		}
 	}
-	return false
+	return keys
 }

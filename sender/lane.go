@@ -48,8 +48,10 @@ type lane struct {
 	req    remote.Request
 	index  map[uint64]int // series hash -> index in req.Series
 	pieces []*piece       // the pieces merged into the batch
-	tenant string         // the tenant of every piece in the batch
-	n      int            // samples in the batch
+	ends   []int          // per piece, the end of its new series in req.Series
+	spare  []remote.Series
+	tenant string // the tenant of every piece in the batch
+	n      int    // samples in the batch
 	pb     []byte
 	comp   []byte
 	st     remote.SymbolTable
@@ -117,6 +119,7 @@ func (l *lane) add(p *piece) {
 		l.req.Series = append(l.req.Series, *s)
 	}
 	l.pieces = append(l.pieces, p)
+	l.ends = append(l.ends, len(l.req.Series))
 	l.n += p.n
 }
 
@@ -126,6 +129,7 @@ func (l *lane) flush(ctx context.Context) {
 	if len(l.pieces) == 0 {
 		return
 	}
+	l.interleave()
 	if l.n > 0 && !l.sendBatch(ctx) {
 		return // stopped: the records stay uncommitted and are sent again after a restart
 	}
@@ -144,7 +148,7 @@ func (l *lane) reset() {
 	}
 	clear(l.pieces)
 	clear(l.index)
-	l.req.Series, l.pieces, l.n = l.req.Series[:0], l.pieces[:0], 0
+	l.req.Series, l.pieces, l.ends, l.n = l.req.Series[:0], l.pieces[:0], l.ends[:0], 0
 }
 
 // sendBatch encodes and sends the batch, retrying as the protocol allows.

@@ -25,6 +25,9 @@ type Options struct {
 	Name string
 	// Config is the destination's remote_write entry.
 	Config *promconfig.RemoteWriteConfig
+	// Queue, when set, replaces Config.QueueConfig: the settings with
+	// ferry's defaults applied (config.RemoteWrite.Queue).
+	Queue *promconfig.QueueConfig
 	// Compression is the preferred body encoding; snappy when empty.
 	Compression remote.Encoding
 	// ExternalLabels are added to every series that lacks them.
@@ -106,6 +109,9 @@ func New(opts Options) (*Sender, error) {
 		return nil, errors.New("sender: remote_write config without url")
 	}
 	q := cfg.QueueConfig
+	if opts.Queue != nil {
+		q = *opts.Queue
+	}
 	st := settings{
 		minLanes:          max(q.MinShards, 1),
 		capacity:          max(q.Capacity, q.MaxSamplesPerSend),

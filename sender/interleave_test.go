@@ -1,0 +1,61 @@
+package sender
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/ferrymetrics/ferry/remote"
+)
+
+// pieceOf builds a piece with one sample per named series at ts.
+func pieceOf(ts int64, names ...string) *piece {
+	p := newPiece(0, "")
+	for _, n := range names {
+		s := remote.Series{Labels: labels.FromStrings("__name__", n), Samples: []remote.Sample{{Value: float64(ts), Timestamp: ts}}}
+		p.add(&s, s.Labels.Hash())
+	}
+	return p
+}
+
+func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
+	l := &lane{index: map[uint64]int{}}
+	l.add(pieceOf(1, "a1", "a2", "a3"))
+	l.add(pieceOf(2, "b1"))
+	l.add(pieceOf(3, "a1", "a2", "a3")) // a later scrape of the first target: merged, adds no series
+	l.add(pieceOf(4, "c1", "c2", "c3", "c4"))
+	l.interleave()
+
+	var got []string
+	for _, s := range l.req.Series {
+		var ts []int64
+		for _, x := range s.Samples {
+			ts = append(ts, x.Timestamp)
+		}
+		got = append(got, fmt.Sprint(s.Labels.Get("__name__"), ts))
+	}
+	want := []string{"a1[1 3]", "b1[2]", "c1[4]", "a2[1 3]", "c2[4]", "a3[1 3]", "c3[4]", "c4[4]"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order after interleave:\n got %v\nwant %v", got, want)
+	}
+	if l.n != 11 {
+		t.Fatalf("samples in the batch = %d, want 11", l.n)
+	}
+	l.reset()
+	if len(l.req.Series) != 0 || len(l.ends) != 0 || slices.ContainsFunc(l.spare[:cap(l.spare)], func(s remote.Series) bool { return s.Samples != nil }) {
+		t.Fatal("reset left series behind in the batch or its spare buffer")
+	}
+}
+
+func TestInterleaveLeavesASinglePieceAlone(t *testing.T) {
+	l := &lane{index: map[uint64]int{}}
+	l.add(pieceOf(1, "x", "y"))
+	l.add(pieceOf(2, "x", "y"))
+	before := slices.Clone(l.req.Series)
+	l.interleave()
+	if len(l.req.Series) != 2 || l.req.Series[0].Labels.Get("__name__") != before[0].Labels.Get("__name__") || len(l.req.Series[1].Samples) != 2 {
+		t.Fatalf("series = %v", l.req.Series)
+	}
+}

@@ -104,14 +104,20 @@ func Decompress(dst, src []byte, enc Encoding, maxSize int) ([]byte, error) {
 }
 
 // zstdEncoder is shared: zstd.Encoder.EncodeAll is safe for concurrent use
-// and keeps one encoder state per CPU internally.
+// and keeps one encoder state per CPU internally. Each state holds a
+// history buffer as large as the window; the default window (8 MiB) cost
+// 17 MB of heap for two CPUs, while a request of 10000 samples is about
+// 0.5 MB before compression, so 1 MiB loses nothing.
 var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
 	return zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedFastest),
 		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+		zstd.WithWindowSize(zstdWindow),
 		zstd.WithZeroFrames(true),
 	)
 })
+
+const zstdWindow = 1 << 20
 
 // zstdDecoders holds a pool of decoders per output limit: a decoder's
 // memory limit is fixed when it is made, and callers use one or two limits.

@@ -57,61 +57,81 @@ func nodeLikeBatch(targets, series int) *remote.Request {
 }
 
 // BenchmarkEncodeRequest measures what a lane does per request: encode and
-// compress 2000 samples, reporting wire bytes per sample.
+// compress the samples of 2 and of 10 scrapes of 1000 series (Prometheus'
+// and ferry's default max_samples_per_send), reporting wire bytes per
+// sample.
 func BenchmarkEncodeRequest(b *testing.B) {
-	req := nodeLikeBatch(2, 1000)
-	// What lanes get from the decoder: series with dictionary ids.
-	d := remote.NewDict()
-	for i := range req.Series {
-		s := &req.Series[i]
-		s.Dict = d
-		s.Labels.Range(func(l labels.Label) { s.Refs = append(s.Refs, d.Intern(l.Name), d.Intern(l.Value)) })
-		s.Refs = append(s.Refs, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
-	}
-	n := 2000
-	for _, msg := range []remote.Message{remote.MessageV1, remote.MessageV2} {
-		for _, enc := range []remote.Encoding{remote.EncodingSnappy, remote.EncodingZstd} {
-			b.Run(fmt.Sprintf("%s/%s", map[remote.Message]string{remote.MessageV1: "rw1", remote.MessageV2: "rw2"}[msg], enc), func(b *testing.B) {
-				var st remote.SymbolTable
-				var pb, comp []byte
-				b.ReportAllocs()
-				for i := 0; i < b.N; i++ {
-					if msg == remote.MessageV2 {
-						pb = remote.AppendV2(pb[:0], req, &st)
-					} else {
-						pb = remote.AppendV1(pb[:0], req)
+	for _, scrapes := range []int{2, 10} {
+		req := nodeLikeBatch(scrapes, 1000)
+		// What lanes get from the decoder: series with dictionary ids.
+		d := remote.NewDict()
+		for i := range req.Series {
+			s := &req.Series[i]
+			s.Dict = d
+			s.Labels.Range(func(l labels.Label) { s.Refs = append(s.Refs, d.Intern(l.Name), d.Intern(l.Value)) })
+			s.Refs = append(s.Refs, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
+		}
+		n := len(req.Series)
+		for _, msg := range []remote.Message{remote.MessageV1, remote.MessageV2} {
+			for _, enc := range []remote.Encoding{remote.EncodingSnappy, remote.EncodingZstd} {
+				name := fmt.Sprintf("%dx1000/%s/%s", scrapes, map[remote.Message]string{remote.MessageV1: "rw1", remote.MessageV2: "rw2"}[msg], enc)
+				b.Run(name, func(b *testing.B) {
+					var st remote.SymbolTable
+					var pb, comp []byte
+					b.ReportAllocs()
+					for b.Loop() {
+						if msg == remote.MessageV2 {
+							pb = remote.AppendV2(pb[:0], req, &st)
+						} else {
+							pb = remote.AppendV1(pb[:0], req)
+						}
+						var err error
+						if comp, err = remote.Compress(comp[:0], pb, enc); err != nil {
+							b.Fatal(err)
+						}
 					}
-					var err error
-					if comp, err = remote.Compress(comp[:0], pb, enc); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(len(comp))/float64(n), "wire-B/sample")
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
-			})
+					b.ReportMetric(float64(len(comp))/float64(n), "wire-B/sample")
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
+				})
+			}
 		}
 	}
 }
 
-// BenchmarkPieceIntoBatch measures the sender's copy of a decoded
-// 1000-series scrape into a piece and the lane's merge of it into a
-// request, then the reset after the request: the path every sample takes
-// between the log and the encoder.
+// BenchmarkPieceIntoBatch measures the sender's copy of decoded records
+// into pieces and the lane's merge of them into one request, then the
+// reset after the request: the path every sample takes between the log
+// and the encoder. "scrapes" is a batch of ten 1000-series scrapes of ten
+// targets (ferry's default request); "received" the same series as
+// received data, which has no stream and is always merged by series.
 func BenchmarkPieceIntoBatch(b *testing.B) {
-	req := nodeLikeBatch(1, 1000)
+	req := nodeLikeBatch(10, 1000)
 	hashes := make([]uint64, len(req.Series))
 	for i := range req.Series {
 		hashes[i] = req.Series[i].Labels.Hash()
 	}
-	l := &lane{index: map[uint64]int{}}
-	b.ReportAllocs()
-	for b.Loop() {
-		p := newPiece(0, "")
-		for i := range req.Series {
-			p.add(&req.Series[i], hashes[i])
-		}
-		l.add(p)
-		l.reset()
+	for _, c := range []struct {
+		name     string
+		received bool
+	}{{"scrapes", false}, {"received", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			l := &lane{index: map[uint64]int{}, streams: map[uint64]struct{}{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				for t := range 10 {
+					p := newPiece(0, "")
+					if !c.received {
+						p.stream = uint64(t + 1)
+					}
+					for i := t * 1000; i < (t+1)*1000; i++ {
+						p.add(&req.Series[i], hashes[i])
+					}
+					l.add(p)
+				}
+				l.interleave()
+				l.reset()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
 }

@@ -18,8 +18,7 @@ func (l *lane) interleave() {
 		return
 	}
 	// spans holds the unconsumed range of each piece that still has one.
-	type span struct{ next, end int }
-	spans := make([]span, 0, len(l.ends))
+	spans := l.spans[:0]
 	start := 0
 	for _, end := range l.ends {
 		if end > start {
@@ -27,6 +26,7 @@ func (l *lane) interleave() {
 		}
 		start = end
 	}
+	l.spans = spans
 	if len(spans) < 2 {
 		return
 	}
@@ -46,3 +46,6 @@ func (l *lane) interleave() {
 	clear(l.req.Series)
 	l.spare, l.req.Series = l.req.Series[:0], out
 }
+
+// span is the part of a piece's series interleave has not yet placed.
+type span struct{ next, end int }

@@ -73,12 +73,21 @@ type seriesCache struct {
 	keys    []byte // arena of exposed texts
 	garbage int    // arena bytes of freed entries
 
-	index map[uint64]int32 // text hash -> entry
-	// pinned holds the exposed labels of the few entries whose text does
-	// not rebuild them (see loop.finalLabels).
-	pinned   map[int32]labels.Labels
+	// index, overflow and byLabels find entries by text and by final
+	// labels. A target that exposes the same series in the same order
+	// scrape after scrape never needs them (lookups match by position), so
+	// they are built from the entries' stored hashes when a lookup misses
+	// and dropped again after indexIdleScrapes scrapes without one: about
+	// 60 bytes per series while they exist.
+	index    map[uint64]int32 // text hash -> entry
 	overflow map[string]int32 // texts whose hash another text already has
 	byLabels map[uint64]int32 // final labels hash -> entry owning them
+	indexed  bool             // the three maps exist and are current
+	idle     int              // scrapes in a row that did not use them
+	used     bool             // the current scrape used them
+	// pinned holds the exposed labels of the few entries whose text does
+	// not rebuild them (see loop.finalLabels).
+	pinned map[int32]labels.Labels
 
 	order []int32 // entries in the order the previous scrape exposed them
 	next  []int32 // the same for the current scrape
@@ -93,7 +102,7 @@ type seriesCache struct {
 
 func newSeriesCache() *seriesCache {
 	return &seriesCache{
-		index: map[uint64]int32{}, overflow: map[string]int32{}, byLabels: map[uint64]int32{}, pinned: map[int32]labels.Labels{},
+		pinned:   map[int32]labels.Labels{},
 		famIndex: map[string]int32{},
 	}
 }
@@ -120,6 +129,7 @@ func (c *seriesCache) lookup(text []byte) (int32, bool) {
 			return i, true
 		}
 	}
+	c.ensureIndexes()
 	i, ok := c.index[xxhash.Sum64(text)]
 	if !ok || !bytes.Equal(c.key(i), text) {
 		if i, ok = c.overflow[string(text)]; !ok {
@@ -148,6 +158,7 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 		c.entries = append(c.entries, entry{})
 		i = int32(len(c.entries) - 1)
 	}
+	c.ensureIndexes()
 	h := xxhash.Sum64(text)
 	c.entries[i] = entry{textHash: h, keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, alias: -1, fam: fam, format: format}
 	c.keys = append(c.keys, text...)
@@ -183,6 +194,7 @@ func (c *seriesCache) resolve(i int32) int32 {
 	}
 	// The owner went stale and was forgotten: i takes over.
 	e.alias = -1
+	c.ensureIndexes()
 	if owner, ok := c.byLabels[e.labelHash]; !ok || c.entries[owner].flags&entryFree != 0 {
 		c.byLabels[e.labelHash] = i
 	}
@@ -195,13 +207,15 @@ func (c *seriesCache) remove(i int32) {
 	if e.flags&entryFree != 0 {
 		return
 	}
-	if j, ok := c.index[e.textHash]; ok && j == i {
-		delete(c.index, e.textHash)
-	} else if len(c.overflow) > 0 {
-		delete(c.overflow, string(c.key(i)))
-	}
-	if j, ok := c.byLabels[e.labelHash]; ok && j == i && !e.dropped() {
-		delete(c.byLabels, e.labelHash)
+	if c.indexed {
+		if j, ok := c.index[e.textHash]; ok && j == i {
+			delete(c.index, e.textHash)
+		} else if len(c.overflow) > 0 {
+			delete(c.overflow, string(c.key(i)))
+		}
+		if j, ok := c.byLabels[e.labelHash]; ok && j == i && !e.dropped() {
+			delete(c.byLabels, e.labelHash)
+		}
 	}
 	c.garbage += int(e.keyLen)
 	delete(c.pinned, i)
@@ -227,9 +241,49 @@ func (c *seriesCache) compact() {
 	c.keys, c.garbage = keys, 0
 }
 
+// indexIdleScrapes is how many scrapes in a row must match every series by
+// position before the indexes are dropped.
+const indexIdleScrapes = 3
+
+// ensureIndexes builds the indexes if they were dropped, and notes that the
+// current scrape needs them.
+func (c *seriesCache) ensureIndexes() {
+	c.used = true
+	if c.indexed {
+		return
+	}
+	c.index = make(map[uint64]int32, len(c.entries))
+	c.overflow = map[string]int32{}
+	c.byLabels = make(map[uint64]int32, len(c.entries))
+	for i := range c.entries {
+		e := &c.entries[i]
+		if e.flags&entryFree != 0 {
+			continue
+		}
+		if _, taken := c.index[e.textHash]; taken {
+			c.overflow[string(c.key(int32(i)))] = int32(i)
+		} else {
+			c.index[e.textHash] = int32(i)
+		}
+		if e.dropped() || e.alias >= 0 {
+			continue
+		}
+		if _, taken := c.byLabels[e.labelHash]; !taken {
+			c.byLabels[e.labelHash] = int32(i)
+		}
+	}
+	c.indexed = true
+}
+
 // endScrape makes the current scrape's exposition order the one the next
-// scrape is matched against.
+// scrape is matched against, and drops indexes that went unused.
 func (c *seriesCache) endScrape() {
+	if c.used {
+		c.idle = 0
+	} else if c.idle++; c.idle >= indexIdleScrapes && c.indexed {
+		c.index, c.overflow, c.byLabels, c.indexed = nil, nil, nil, false
+	}
+	c.used = false
 	for i := range c.order {
 		if j := c.order[i]; int(j) < len(c.entries) {
 			c.entries[j].order = -1

@@ -457,3 +457,49 @@ func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
 	gs = byName(h.scrape(5))
 	require.Equal(t, 2.0, gs[h.series("m")].v)
 }
+
+func TestSeriesAreFoundAgainAfterTheCacheDroppedItsIndexes(t *testing.T) {
+	h := newHarness(t, func(c *promconfig.ScrapeConfig) {
+		drop := relabel.DefaultRelabelConfig
+		drop.Action = relabel.LabelDrop
+		drop.Regex = relabel.MustNewRegexp("pod")
+		drop.NameValidationScheme = model.UTF8Validation
+		c.MetricRelabelConfigs = []*relabel.Config{&drop}
+	})
+	h.exp.set("a 1\nb 2\nc{pod=\"x\"} 3\n")
+	ts := int64(1)
+	for ; ts <= indexIdleScrapes+2; ts++ {
+		h.scrape(ts)
+	}
+	require.False(t, h.loop.cache.indexed, "a target exposing the same series in the same order needs no index")
+
+	// New series, another order, and a text whose labels, after
+	// relabeling, are those of a series already cached: each series gets
+	// exactly one sample, and only the new one counts as added.
+	h.exp.set("c{pod=\"y\"} 30\nb 20\nd 40\nc{pod=\"x\"} 31\na 10\n")
+	gs := h.scrape(ts)
+	require.True(t, h.loop.cache.indexed)
+	count := map[string]int{}
+	for _, g := range gs {
+		count[g.lset]++
+		require.False(t, g.stale(), "%s went stale", g.lset)
+	}
+	for name, v := range map[string]float64{"a": 10, "b": 20, "c": 30, "d": 40} {
+		require.Equal(t, 1, count[h.series(name)], name)
+		require.Equal(t, v, byName(gs)[h.series(name)].v, name)
+	}
+	require.Equal(t, 1.0, byName(gs)[h.series("scrape_series_added")].v)
+
+	// Steady again: the indexes go, and the series keep their entries.
+	for ts++; ts <= 2*indexIdleScrapes+4; ts++ {
+		gs = h.scrape(ts)
+		require.Equal(t, 0.0, byName(gs)[h.series("scrape_series_added")].v)
+	}
+	require.False(t, h.loop.cache.indexed)
+	h.exp.set("b 21\n")
+	last := byName(h.scrape(ts))
+	require.Equal(t, 21.0, last[h.series("b")].v)
+	for _, name := range []string{"a", "d"} {
+		require.True(t, last[h.series(name)].stale(), "%s vanished and must be marked stale", name)
+	}
+}

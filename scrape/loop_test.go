@@ -432,13 +432,7 @@ func TestOneSeriesSpelledTwiceGetsOneSamplePerScrape(t *testing.T) {
 }
 
 func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
-	h := newHarness(t, func(c *promconfig.ScrapeConfig) {
-		drop := relabel.DefaultRelabelConfig
-		drop.Action = relabel.LabelDrop
-		drop.Regex = relabel.MustNewRegexp("pod")
-		drop.NameValidationScheme = model.UTF8Validation
-		c.MetricRelabelConfigs = []*relabel.Config{&drop}
-	})
+	h := newHarness(t, dropPodLabel)
 	h.exp.set(`m{pod="a"} 1` + "\n" + `m{pod="b"} 2` + "\n")
 	for ts := int64(1); ts <= 3; ts++ {
 		n := 0
@@ -459,13 +453,7 @@ func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
 }
 
 func TestSeriesAreFoundAgainAfterTheCacheDroppedItsIndexes(t *testing.T) {
-	h := newHarness(t, func(c *promconfig.ScrapeConfig) {
-		drop := relabel.DefaultRelabelConfig
-		drop.Action = relabel.LabelDrop
-		drop.Regex = relabel.MustNewRegexp("pod")
-		drop.NameValidationScheme = model.UTF8Validation
-		c.MetricRelabelConfigs = []*relabel.Config{&drop}
-	})
+	h := newHarness(t, dropPodLabel)
 	h.exp.set("a 1\nb 2\nc{pod=\"x\"} 3\n")
 	ts := int64(1)
 	for ; ts <= indexIdleScrapes+2; ts++ {
@@ -502,4 +490,14 @@ func TestSeriesAreFoundAgainAfterTheCacheDroppedItsIndexes(t *testing.T) {
 	for _, name := range []string{"a", "d"} {
 		require.True(t, last[h.series(name)].stale(), "%s vanished and must be marked stale", name)
 	}
+}
+
+// dropPodLabel makes metric relabeling drop the pod label, so that series
+// differing only in it merge.
+func dropPodLabel(c *promconfig.ScrapeConfig) {
+	drop := relabel.DefaultRelabelConfig
+	drop.Action = relabel.LabelDrop
+	drop.Regex = relabel.MustNewRegexp("pod")
+	drop.NameValidationScheme = model.UTF8Validation
+	c.MetricRelabelConfigs = []*relabel.Config{&drop}
 }

@@ -1,11 +1,13 @@
 package remote
 
 import (
+	"bytes"
 	"math"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // TestRoundTripKeepsEveryBit covers values the reference encoder cannot
@@ -156,6 +158,27 @@ func TestAppendDoesNotAllocateInSteadyState(t *testing.T) {
 		c, _ = Compress(c[:0], buf, enc)
 		if n := testing.AllocsPerRun(20, func() { c, _ = Compress(c[:0], buf, enc) }); n != 0 {
 			t.Errorf("Compress %s: %v allocations", enc, n)
+		}
+	}
+}
+
+func TestMessageLengthWrittenAfterTheMessage(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 300, 16383, 16384, 1 << 21} {
+		body := make([]byte, n)
+		for i := range body {
+			body[i] = byte(i * 7)
+		}
+		b := []byte{0xAA} // something before, which must stay
+		b, at := beginMessage(b, v2Timeseries)
+		b = append(b, body...)
+		b = endMessage(b, at)
+		num, typ, k := protowire.ConsumeTag(b[1:])
+		if num != v2Timeseries || typ != protowire.BytesType || b[0] != 0xAA {
+			t.Fatalf("size %d: tag %d/%d, first byte %x", n, num, typ, b[0])
+		}
+		got, m := protowire.ConsumeBytes(b[1+k:])
+		if m < 0 || 1+k+m != len(b) || !bytes.Equal(got, body) {
+			t.Fatalf("size %d: message read back wrong (consumed %d of %d)", n, m, len(b)-1-k)
 		}
 	}
 }

@@ -46,8 +46,10 @@ const (
 func AppendV1(dst []byte, req *Request) []byte {
 	for i := range req.Series {
 		s := &req.Series[i]
-		dst = appendBytesHeader(dst, v1Timeseries, seriesSizeV1(s))
+		var at int
+		dst, at = beginMessage(dst, v1Timeseries)
 		dst = appendSeriesV1(dst, s)
+		dst = endMessage(dst, at)
 	}
 	for i := range req.FamilyMetadata {
 		m := &req.FamilyMetadata[i]
@@ -65,20 +67,6 @@ func metadataSizeV1(m *FamilyMetadata) int {
 		sizeString(v1MetaFamily, m.MetricFamilyName) +
 		sizeString(v1MetaHelp, m.Help) +
 		sizeString(v1MetaUnit, m.Unit)
-}
-
-func seriesSizeV1(s *Series) int {
-	n := seriesLabelsSizeV1(s)
-	for i := range s.Samples {
-		n += sizeBytesField(v1Samples, sampleSize(&s.Samples[i], false))
-	}
-	for i := range s.Exemplars {
-		n += sizeBytesField(v1Exemplars, exemplarSizeV1(&s.Exemplars[i]))
-	}
-	for i := range s.Histograms {
-		n += sizeBytesField(v1Histograms, histogramSize(&s.Histograms[i], false))
-	}
-	return n
 }
 
 func appendSeriesV1(b []byte, s *Series) []byte {
@@ -99,15 +87,6 @@ func appendSeriesV1(b []byte, s *Series) []byte {
 		b = appendHistogram(b, h, false)
 	}
 	return b
-}
-
-// seriesLabelsSizeV1 is the size of the series' labels as TimeSeries.labels.
-func seriesLabelsSizeV1(s *Series) int {
-	n := 0
-	s.rangeLabels(func(name, value string) {
-		n += sizeBytesField(v1Labels, sizeString(labelName, name)+sizeString(labelValue, value))
-	})
-	return n
 }
 
 func appendSeriesLabelsV1(b []byte, s *Series) []byte {

@@ -70,8 +70,10 @@ func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 		s := &req.Series[i]
 		var sr seriesRefs
 		sr, refs = nextSeriesRefs(refs, s)
-		dst = appendBytesHeader(dst, v2Timeseries, seriesSizeV2(s, &sr))
+		var at int
+		dst, at = beginMessage(dst, v2Timeseries)
 		dst = appendSeriesV2(dst, s, &sr)
+		dst = endMessage(dst, at)
 	}
 	return dst
 }
@@ -160,26 +162,6 @@ func exemplarSizeV2(e *Exemplar, refs []uint32) int {
 	return refsSize(exemplarLabels, refs) +
 		sizeDouble(exemplarValue, e.Value) +
 		sizeVarint(exemplarTimestamp, uint64(e.Timestamp))
-}
-
-func seriesSizeV2(s *Series, sr *seriesRefs) int {
-	n := refsSize(v2LabelsRefs, sr.labels)
-	for i := range s.Samples {
-		n += sizeBytesField(v2Samples, sampleSize(&s.Samples[i], true))
-	}
-	for i := range s.Histograms {
-		n += sizeBytesField(v2Histograms, histogramSize(&s.Histograms[i], true))
-	}
-	ex := sr.exemplars
-	for i := range s.Exemplars {
-		k := ex[0]
-		n += sizeBytesField(v2Exemplars, exemplarSizeV2(&s.Exemplars[i], ex[1:1+k]))
-		ex = ex[1+k:]
-	}
-	if m := metadataSizeV2(s.Metadata.Type, sr); m > 0 {
-		n += sizeBytesField(v2Metadata, m)
-	}
-	return n
 }
 
 func appendSeriesV2(b []byte, s *Series, sr *seriesRefs) []byte {

@@ -315,6 +315,29 @@ func appendBytesHeader(b []byte, num protowire.Number, n int) []byte {
 	return appendUvarint(b, uint64(n))
 }
 
+// beginMessage appends the tag of an embedded message field and one byte
+// for its length, and returns where that byte is; endMessage writes the
+// length once the message is written. A message is then written once,
+// without a pass to compute its size first; one byte of length is the
+// common case, and a longer length moves the message up by a byte or two.
+func beginMessage(b []byte, num protowire.Number) ([]byte, int) {
+	b = appendTag(b, num, protowire.BytesType)
+	return append(b, 0), len(b)
+}
+
+func endMessage(b []byte, at int) []byte {
+	n := len(b) - at - 1
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	k := protowire.SizeVarint(uint64(n))
+	b = append(b, make([]byte, k-1)...)
+	copy(b[at+k:], b[at+1:at+1+n])
+	protowire.AppendVarint(b[at:at], uint64(n))
+	return b
+}
+
 // appendTag appends a field's tag; field numbers below 16 take one byte.
 func appendTag(b []byte, num protowire.Number, typ protowire.Type) []byte {
 	if num < 16 {

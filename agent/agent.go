@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -281,6 +282,9 @@ func storageChanged(a, b config.Storage) bool { return a != b }
 // applyLocked brings scraping, discovery, senders and the receiver in line
 // with cfg. Callers hold a.mu.
 func (a *Agent) applyLocked(cfg *config.Config) {
+	if old := debug.SetGCPercent(cfg.GoGC); old != cfg.GoGC {
+		a.logger.Info("Garbage collector target set (runtime.gogc)", "old", old, "new", cfg.GoGC)
+	}
 	a.applySenders(cfg)
 	a.applyReceiver(cfg)
 	if err := a.scrape.ApplyConfig(cfg.Scrape); err != nil {

@@ -1,7 +1,12 @@
 package agent
 
 import (
+	"os"
+	"path/filepath"
+	"runtime/debug"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/ferrymetrics/ferry/config"
 )
@@ -30,4 +35,26 @@ func TestSameSenderSeesEveryDestinationSetting(t *testing.T) {
 			t.Errorf("adding %q is not seen as a change: the destination would keep its old settings", change)
 		}
 	}
+}
+
+// gcPercent reads the garbage collector's target without changing it.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestRuntimeGOGCIsAppliedAtStartAndOnReload(t *testing.T) {
+	t.Setenv("GOGC", "") // as when the variable is not set
+	defer debug.SetGCPercent(gcPercent())
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ferry.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte("runtime:\n  gogc: 140\n"), 0o600))
+	a, stop := runAgent(t, cfg, filepath.Join(dir, "data"))
+	defer stop()
+	require.Equal(t, 140, gcPercent())
+
+	require.NoError(t, os.WriteFile(cfg, []byte("global:\n  scrape_interval: 15s\n"), 0o600))
+	require.NoError(t, a.Reload())
+	require.Equal(t, config.DefaultGoGC, gcPercent(), "without runtime.gogc, ferry's default")
 }

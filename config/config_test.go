@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -366,6 +367,7 @@ func TestRemoteWriteWithTheSameIDIsRefusedUntilNamed(t *testing.T) {
 }
 
 func TestRedactedShowsEffectiveConfigWithoutSecrets(t *testing.T) {
+	t.Setenv("GOGC", "")
 	cfg := mustLoadFile(t, "testdata/ferry.yml")
 	out, err := cfg.Redacted()
 	if err != nil {
@@ -388,6 +390,7 @@ func TestRedactedShowsEffectiveConfigWithoutSecrets(t *testing.T) {
 		"max_samples_per_send: 10000", // ferry's queue_config default
 		"capacity: 20000",
 		"retry_on_http_429: true",
+		"runtime:\n  gogc: " + strconv.Itoa(DefaultGoGC) + "\n", // ferry's default, not Prometheus'
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered config lacks %q:\n%s", want, out)
@@ -403,6 +406,9 @@ func TestRedactedShowsEffectiveConfigWithoutSecrets(t *testing.T) {
 		t.Errorf("ferry settings changed in the round trip: %+v %+v", again.Storage, again.Receiver)
 	}
 	for i := range cfg.RemoteWrite {
+		if again.GoGC != cfg.GoGC {
+			t.Errorf("runtime.gogc changed in the round trip: %d, was %d", again.GoGC, cfg.GoGC)
+		}
 		if again.RemoteWrite[i].Compression != cfg.RemoteWrite[i].Compression || again.RemoteWrite[i].ID != cfg.RemoteWrite[i].ID ||
 			again.RemoteWrite[i].Queue != cfg.RemoteWrite[i].Queue || again.RemoteWrite[i].RetryOnHTTP429 != cfg.RemoteWrite[i].RetryOnHTTP429 {
 			t.Errorf("remote_write %d changed in the round trip", i)
@@ -471,6 +477,25 @@ remote_write:
 		// The Prometheus part still reads as Prometheus reads the file.
 		if p := rw.QueueConfig; i == 0 && (p.MaxSamplesPerSend != 2000 || p.Capacity != 10000) {
 			t.Errorf("entry 1: Prometheus' queue_config changed to %d, %d", p.MaxSamplesPerSend, p.Capacity)
+		}
+	}
+}
+
+func TestGoGCFromFileThenEnvironmentThenFerryDefault(t *testing.T) {
+	for _, c := range []struct {
+		file, env string
+		want      int
+	}{
+		{"", "", DefaultGoGC},
+		{"runtime:\n  gogc: 120\n", "", 120},
+		{"runtime:\n  gogc: 120\n", "30", 120},
+		{"", "30", 30},
+		{"", "off", -1},
+		{"runtime: {}\n", "", DefaultGoGC},
+	} {
+		t.Setenv("GOGC", c.env)
+		if got := mustLoad(t, c.file).GoGC; got != c.want {
+			t.Errorf("file %q, GOGC=%q: GoGC = %d, want %d", c.file, c.env, got, c.want)
 		}
 	}
 }

@@ -42,6 +42,15 @@ func (c *Config) Redacted() (string, error) {
 		}
 	}
 
+	// runtime.gogc as ferry runs it: its default is not Prometheus'.
+	gogc := &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.Itoa(c.GoGC)}
+	if _, rt := mappingEntry(top, "runtime"); rt != nil && rt.Kind == yaml.MappingNode {
+		setScalar(rt, "gogc", gogc.Value)
+	} else {
+		top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "runtime"},
+			&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "gogc"}, gogc}})
+	}
+
 	var ferry yaml.Node
 	if err := ferry.Encode(ferrySection{Storage: c.Storage, Receiver: c.Receiver}); err != nil {
 		return "", fmt.Errorf("render config: %w", err)
@@ -68,14 +77,17 @@ func showEffectiveQueue(item *yaml.Node, rw *RemoteWrite) {
 	if q == nil || q.Kind != yaml.MappingNode {
 		return
 	}
-	set := func(key, value string) {
-		if _, v := mappingEntry(q, key); v != nil {
-			v.Kind, v.Tag, v.Value = yaml.ScalarNode, "", value
-			return
-		}
-		q.Content = append(q.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &yaml.Node{Kind: yaml.ScalarNode, Value: value})
+	setScalar(q, "capacity", strconv.Itoa(rw.Queue.Capacity))
+	setScalar(q, "max_samples_per_send", strconv.Itoa(rw.Queue.MaxSamplesPerSend))
+	setScalar(q, "retry_on_http_429", strconv.FormatBool(rw.RetryOnHTTP429))
+}
+
+// setScalar sets key to a scalar value in mapping m, adding the key if m
+// lacks it.
+func setScalar(m *yaml.Node, key, value string) {
+	if _, v := mappingEntry(m, key); v != nil {
+		v.Kind, v.Tag, v.Value, v.Content = yaml.ScalarNode, "", value, nil
+		return
 	}
-	set("capacity", strconv.Itoa(rw.Queue.Capacity))
-	set("max_samples_per_send", strconv.Itoa(rw.Queue.MaxSamplesPerSend))
-	set("retry_on_http_429", strconv.FormatBool(rw.RetryOnHTTP429))
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &yaml.Node{Kind: yaml.ScalarNode, Value: value})
 }

@@ -28,6 +28,10 @@ type layout struct {
 	// remoteWrite has one entry per item of the remote_write list, in order,
 	// when the list is a YAML sequence.
 	remoteWrite []rwItem
+
+	// gogcSet records whether runtime.gogc is written, so that ferry's
+	// default applies only when neither the file nor $GOGC sets it.
+	gogcSet bool
 }
 
 // rwItem is one remote_write list item.
@@ -122,6 +126,8 @@ func findLayout(text []byte, root *yaml.Node) (*layout, error) {
 			if i+2 < len(top.Content) {
 				l.ferryLast = top.Content[i+2].Line - 1
 			}
+		case "runtime":
+			l.gogcSet = mappingKeys(v)["gogc"]
 		case "remote_write":
 			if v.Kind != yaml.SequenceNode {
 				continue

@@ -70,7 +70,8 @@ func agentMetrics(ctx context.Context, listen string) (map[string]float64, error
 }
 
 // profile saves the agent's CPU profile over d and then its heap profile
-// into dir, named after prefix, and returns the file paths.
+// into dir, named after prefix, and returns the file paths. The heap
+// profile's collection is in the agent's CPU time, once per run.
 func profile(ctx context.Context, listen, dir, prefix string, d time.Duration) (map[string]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -78,7 +79,10 @@ func profile(ctx context.Context, listen, dir, prefix string, d time.Duration) (
 	out := map[string]string{}
 	for _, p := range []struct{ name, path string }{
 		{"cpu", fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds()))},
-		{"heap", "/debug/pprof/heap"},
+		// gc=1 collects first: otherwise the profile shows what was live at
+		// the last collection, which at a low allocation rate can be a
+		// minute old.
+		{"heap", "/debug/pprof/heap?gc=1"},
 	} {
 		file := filepath.Join(dir, prefix+"-"+p.name+".pprof")
 		if err := fetch(ctx, "http://"+listen+p.path, file, d+time.Minute); err != nil {

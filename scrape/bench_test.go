@@ -151,3 +151,34 @@ func BenchmarkSeriesCacheMemory(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkScrapeNewTarget measures the first scrape of a 1000-series
+// target: every series is parsed, relabeled, cached and defined in the log.
+// This is what a fleet costs when ferry starts, and what churn costs.
+func BenchmarkScrapeNewTarget(b *testing.B) {
+	body := nodeExposition(1000, 1)
+	l, err := wal.Open(b.TempDir(), wal.Options{FsyncInterval: time.Hour, Logger: quiet()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	cfg := scrapeConfig("node")
+	tg := newTarget(labels.FromStrings("__address__", "10.0.0.1:9100", "__scheme__", "http", "__metrics_path__", "/metrics",
+		"__scrape_interval__", "10s", "__scrape_timeout__", "10s", "instance", "10.0.0.1:9100", "job", "node"), labels.EmptyLabels(), cfg)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		lp := newLoop(tg, cfg, fetcher{}, l, 1, 0, quiet(), newMetrics(nil), nil)
+		lp.cache.begin()
+		if _, err := lp.parse(body, "text/plain; version=0.0.4", 10_000); err != nil {
+			b.Fatal(err)
+		}
+		lp.cache.endScrape()
+		lp.report.set(1, 0.01, 1000, 1000, 1000)
+		if _, err := lp.commit(10_000); err != nil {
+			b.Fatal(err)
+		}
+		n = len(lp.samples)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/series")
+}

@@ -87,5 +87,5 @@ func (l *loop) finalLabels(i int32) labels.Labels {
 			l.logger.Error("Cannot rebuild the labels of a cached series", "series", string(l.cache.key(i)), "err", err)
 		}
 	}
-	return mutateSampleLabels(exposed, l.target, l.cfg.HonorLabels, l.cfg.MetricRelabelConfigs)
+	return mutateSampleLabels(l.lb, exposed, l.target, l.cfg.HonorLabels, l.cfg.MetricRelabelConfigs)
 }

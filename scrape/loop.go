@@ -52,6 +52,9 @@ type scraped struct {
 	fh       *histogram.FloatHistogram
 	// exemplars of the sample: l.exemplars[exFrom:exTo]
 	exFrom, exTo int32
+	// final holds the series' labels when this scrape created its entry:
+	// its definition in the log then needs no rebuilding from the text.
+	final labels.Labels
 }
 
 // loop scrapes one target on its interval and appends every scrape to the
@@ -77,6 +80,7 @@ type loop struct {
 	samples   []scraped
 	exemplars []exemplar.Exemplar
 	created   []int32
+	lb        *labels.Builder // relabeling's, reused for every new series
 	stale     []int32
 	report    reportSeries
 	lastTS    int64
@@ -92,6 +96,7 @@ func newLoop(t *Target, cfg *promconfig.ScrapeConfig, f fetcher, app Appender, s
 		cache:  newSeriesCache(),
 		enc:    record.NewStreamEncoder(streamID),
 		st:     labels.NewSymbolTable(),
+		lb:     labels.NewBuilder(labels.EmptyLabels()),
 		report: newReportSeries(t.Labels(), cfg.ExtraScrapeMetricsEnabled()),
 		done:   make(chan struct{}),
 		now:    time.Now,
@@ -295,12 +300,13 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			}
 			res.scraped++
 			i, ok := c.lookup(series)
+			var created labels.Labels
 			if !ok {
 				p.Labels(&lset)
 				if err := l.checkLabelLimits(lset); err != nil {
 					return res, err
 				}
-				final := mutateSampleLabels(lset, l.target, l.cfg.HonorLabels, l.cfg.MetricRelabelConfigs)
+				final := mutateSampleLabels(l.lb, lset, l.target, l.cfg.HonorLabels, l.cfg.MetricRelabelConfigs)
 				if !final.IsEmpty() {
 					if err := l.checkLabelLimits(final); err != nil {
 						return res, err
@@ -315,6 +321,7 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 				if !final.IsEmpty() && c.entries[i].alias < 0 {
 					res.added++
 				}
+				created = final
 			}
 			c.seen(i)
 			if c.entries[i].dropped() {
@@ -331,7 +338,7 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 				continue
 			}
 			e.lastIter = c.iter
-			s := scraped{e: i, t: ts, v: v, st: p.StartTimestamp()}
+			s := scraped{e: i, t: ts, v: v, st: p.StartTimestamp(), final: created}
 			// The parser may reuse its histograms; the sample outlives
 			// the parse.
 			if h != nil {
@@ -415,8 +422,8 @@ func (l *loop) checkLabelLimits(lset labels.Labels) error {
 // mutateSampleLabels attaches the target's labels to a scraped series and
 // applies metric relabeling. With honor labels the scraped values win;
 // otherwise the target's win and the scraped ones are kept as exported_<name>.
-func mutateSampleLabels(lset labels.Labels, t *Target, honor bool, rc []*relabel.Config) labels.Labels {
-	lb := labels.NewBuilder(lset)
+func mutateSampleLabels(lb *labels.Builder, lset labels.Labels, t *Target, honor bool, rc []*relabel.Config) labels.Labels {
+	lb.Reset(lset)
 	var conflicts []labels.Label
 	t.labels.Range(func(l labels.Label) {
 		if strings.HasPrefix(l.Name, model.ReservedLabelPrefix) {
@@ -464,7 +471,7 @@ func (l *loop) commit(ts int64) (uint32, error) {
 		l.enc.Begin(ts, seg)
 		for i := range l.samples {
 			s := &l.samples[i]
-			ref := l.ref(s.e)
+			ref := l.ref(s.e, s.final)
 			switch {
 			case s.h != nil || s.fh != nil:
 				l.enc.AddHistogram(ref, s.t, s.h, s.fh, s.st)
@@ -481,7 +488,7 @@ func (l *loop) commit(ts int64) (uint32, error) {
 			}
 		}
 		for _, e := range l.stale {
-			l.enc.Add(l.ref(e), staleNaN)
+			l.enc.Add(l.ref(e, labels.EmptyLabels()), staleNaN)
 		}
 		l.report.encode(l.enc)
 		data, n := l.enc.Finish()
@@ -495,9 +502,10 @@ func (l *loop) commit(ts int64) (uint32, error) {
 	}
 }
 
-// ref returns the series' reference in the stream, defining it if needed:
-// on a keyframe, the series' labels are rebuilt from its exposed text.
-func (l *loop) ref(i int32) record.Ref {
+// ref returns the series' reference in the stream, defining it if needed
+// with its final labels: those given (a series this scrape created), else
+// rebuilt from its exposed text (a keyframe).
+func (l *loop) ref(i int32, final labels.Labels) record.Ref {
 	e := &l.cache.entries[i]
 	if !l.enc.Valid(e.ref) {
 		var meta remote.Metadata
@@ -506,7 +514,10 @@ func (l *loop) ref(i int32) record.Ref {
 			f := &l.cache.families[e.fam]
 			meta, family = f.meta, f.name
 		}
-		ref := l.enc.Define(l.finalLabels(i), family, meta)
+		if final.IsEmpty() {
+			final = l.finalLabels(i)
+		}
+		ref := l.enc.Define(final, family, meta)
 		l.cache.entries[i].ref = ref
 		return ref
 	}

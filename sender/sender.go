@@ -369,7 +369,6 @@ func (s *Sender) split(b *record.Batch) []*piece {
 		cur := open[k]
 		if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
 			cur = newPiece(ln, tenant)
-			cur.stream = b.Stream
 			if b.Stream != 0 {
 				cur.lane = s.router.assign(slot)
 				cur.slots = append(cur.slots, uint16(slot))

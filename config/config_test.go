@@ -473,41 +473,16 @@ remote_write:
 }
 
 func TestQueueSettingsWrittenThroughMergeKeysAreTheFiles(t *testing.T) {
-	cfg, err := Load([]byte(`
-remote_write:
-  - &base
-    url: http://a/api/v1/write
-    queue_config: &q
-      max_samples_per_send: 500
-      capacity: 1000
-      retry_on_http_429: false
-  - url: http://b/api/v1/write
-    queue_config:
-      <<: *q
-      max_shards: 5
-  - <<: *base
-    url: http://c/api/v1/write
-  - url: http://d/api/v1/write
-    queue_config:
-      <<: [*q]
-      capacity: 3000
-`), ".", nil)
-	if err != nil {
-		t.Fatal(err)
+	t.Setenv("GOGC", "")
+	cfg := mustLoadFile(t, "testdata/merge-keys.yml")
+	if cfg.GoGC != 130 {
+		t.Errorf("GoGC = %d, want runtime.gogc 130 from a merge key", cfg.GoGC)
 	}
 	checkQueues(t, cfg, [][2]int{{500, 1000}, {500, 1000}, {500, 1000}, {500, 3000}})
 	for i, rw := range cfg.RemoteWrite {
 		if rw.RetryOnHTTP429 {
 			t.Errorf("entry %d: retry_on_http_429: false, merged in, was not applied", i+1)
 		}
-	}
-}
-
-func TestRuntimeGoGCThroughAMergeKey(t *testing.T) {
-	t.Setenv("GOGC", "")
-	cfg := mustLoad(t, "global:\n  scrape_interval: 15s\nruntime:\n  <<: {gogc: 130}\n")
-	if cfg.GoGC != 130 {
-		t.Fatalf("GoGC = %d, want 130", cfg.GoGC)
 	}
 }
 

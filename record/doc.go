@@ -20,7 +20,9 @@
 // (signed varint). A string is a uvarint length followed by its bytes.
 //
 //	field           encoding
-//	stream id       uvarint; unique per target within one ferry process
+//	stream id       uvarint; unique per target within one ferry process,
+//	                non-zero; its low StreamSlotBits bits are derived from
+//	                the target's identity (see StreamSlotBits)
 //	sequence        uvarint; 0 on a keyframe, then 1, 2, ... per record
 //	flags           byte: bit 0 keyframe, 1 per-sample timestamps,
 //	                2 start timestamps, 3 histograms, 4 exemplars;

@@ -21,6 +21,14 @@ const (
 // keyframes.
 const KeyframeInterval = 120
 
+// StreamSlotBits is how many low bits of a stream id the scraper derives
+// from its target's identity (job and labels) rather than from a counter.
+// A reload or a restart gives a target a new stream, and a sender routes a
+// stream by these bits: the old and the new stream of one target then
+// share a routing slot, and so a lane, and the target's series stay in
+// order while both have data in flight.
+const StreamSlotBits = 10
+
 const (
 	flagKeyframe   = 1 << 0
 	flagTimestamps = 1 << 1

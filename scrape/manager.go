@@ -8,9 +8,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
+
+	"github.com/ferrymetrics/ferry/record"
 )
 
 // Options configure a Manager.
@@ -49,8 +52,18 @@ type Manager struct {
 	cfgs      map[string]*promconfig.ScrapeConfig
 	pools     map[string]*pool
 	groups    map[string][]*targetgroup.Group
-	streamIDs atomic.Uint64
+	streamIDs atomic.Uint64  // loops started, the high part of their stream ids
 	stopping  sync.WaitGroup // loops writing end-of-target staleness markers
+}
+
+// newStreamID returns the log stream of a new loop for target t of job:
+// unique within the process, with its low record.StreamSlotBits bits a hash
+// of the job and the target's labels, the same after a reload or a restart
+// (see record.StreamSlotBits).
+func (m *Manager) newStreamID(job string, t *Target) uint64 {
+	const mask = 1<<record.StreamSlotBits - 1
+	slot := xxhash.Sum64String(job+"\xff"+t.Labels().String()) & mask
+	return m.streamIDs.Add(1)<<record.StreamSlotBits | slot
 }
 
 // NewManager returns a Manager; it scrapes nothing until ApplyConfig and

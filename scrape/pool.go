@@ -120,7 +120,7 @@ func (p *pool) startLoop(t *Target) {
 		client: p.client, url: t.url, accept: p.accept, gzip: p.cfg.EnableCompression,
 		timeout: t.timeout, bodyLimit: bodyLimit,
 	}
-	l := newLoop(t, p.cfg, f, p.mgr.opts.Appender, p.mgr.streamIDs.Add(1), p.mgr.opts.Seed, p.mgr.logger, p.mgr.m, p.limitErr)
+	l := newLoop(t, p.cfg, f, p.mgr.opts.Appender, p.mgr.newStreamID(p.cfg.JobName, t), p.mgr.opts.Seed, p.mgr.logger, p.mgr.m, p.limitErr)
 	ctx, cancel := context.WithCancel(p.ctx)
 	l.cancel = cancel
 	p.loops[t.hash] = l

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/prometheus/model/relabel"
 	promscrape "github.com/prometheus/prometheus/scrape"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ferrymetrics/ferry/record"
 )
 
 func rl(action relabel.Action, src []string, regex, target, repl string) *relabel.Config {
@@ -96,4 +98,30 @@ func hashmod(n uint64) *relabel.Config {
 	c := rl(relabel.HashMod, []string{"__address__"}, "", "__tmp_shard", "")
 	c.Modulus = n
 	return c
+}
+
+func TestAReloadedTargetKeepsItsStreamSlot(t *testing.T) {
+	m := NewManager(Options{Logger: quiet()})
+	cfg := scrapeConfig("node")
+	mk := func(addr, interval string) *Target {
+		return newTarget(labels.FromStrings("__address__", addr, "__scheme__", "http", "__metrics_path__", "/metrics",
+			"__scrape_interval__", interval, "__scrape_timeout__", "10s", "instance", addr, "job", "node"), labels.EmptyLabels(), cfg)
+	}
+	const mask = 1<<record.StreamSlotBits - 1
+	first := m.newStreamID("node", mk("10.0.0.1:9100", "10s"))
+	again := m.newStreamID("node", mk("10.0.0.1:9100", "30s")) // reloaded with another interval
+	other := m.newStreamID("node", mk("10.0.0.2:9100", "10s"))
+	if first == again || first == 0 || again == 0 {
+		t.Fatalf("stream ids %d and %d: want distinct and non-zero", first, again)
+	}
+	if first&mask != again&mask {
+		t.Errorf("slots %d and %d: a target's new stream must keep its slot", first&mask, again&mask)
+	}
+	if first&mask == other&mask {
+		t.Errorf("two targets share slot %d (possible, but not for these two)", first&mask)
+	}
+	// A restarted process counts from the start again: same slot.
+	if restarted := NewManager(Options{Logger: quiet()}).newStreamID("node", mk("10.0.0.1:9100", "10s")); restarted&mask != first&mask {
+		t.Errorf("after a restart the slot is %d, was %d", restarted&mask, first&mask)
+	}
 }

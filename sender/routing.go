@@ -2,12 +2,16 @@ package sender
 
 import (
 	"sync"
+
+	"github.com/ferrymetrics/ferry/record"
 )
 
-// numSlots is the number of routing slots. Every stream (and every series of
-// a received batch) hashes to one slot; a slot is bound to one lane while it
-// has data in flight.
-const numSlots = 1024
+// numSlots is the number of routing slots. Every stream (by the low bits of
+// its id, which the scraper derives from the target, see
+// record.StreamSlotBits) and every series of a received batch (by its hash)
+// maps to one slot; a slot is bound to one lane while it has data in
+// flight.
+const numSlots = 1 << record.StreamSlotBits
 
 // router binds slots to lanes. A slot's lane may change only while nothing
 // of the slot is in flight, so changing the number of active lanes never

@@ -68,6 +68,7 @@ func (ct *countingTarget) addr() string { return strings.TrimPrefix(ct.srv.URL, 
 // countingReceiver is a remote-write endpoint that keeps every sample and
 // can be switched off (503).
 type countingReceiver struct {
+	delay   time.Duration // before each request is handled, outside mu
 	mu      sync.Mutex
 	down    bool
 	samples map[string][]remote.Sample
@@ -84,6 +85,7 @@ func newCountingReceiver(t *testing.T) *countingReceiver {
 func (rc *countingReceiver) setDown(d bool) { rc.mu.Lock(); rc.down = d; rc.mu.Unlock() }
 
 func (rc *countingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	time.Sleep(rc.delay)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if rc.down {
@@ -352,4 +354,72 @@ func TestQuickstartConfigIsValidAndSelfContained(t *testing.T) {
 		page, _ := io.ReadAll(resp.Body)
 		return strings.Contains(string(page), `__name__="up"`) && strings.Contains(string(page), `site="quickstart"`)
 	}, 30*time.Second, 100*time.Millisecond, "ferry's own samples show up on the received page")
+}
+
+// After a reload a target's scrapes go to the log under a new stream. With
+// several lanes catching up on a backlog, its old and new records must
+// still leave in order: a receiver never sees one of its series go back.
+func TestReloadDuringBacklogKeepsEverySeriesInOrderAcrossLanes(t *testing.T) {
+	// Three targets over four lanes: numbered one after the other, a
+	// target's new stream would land on another lane than its old one.
+	var targets []string
+	var cts []*countingTarget
+	for range 3 {
+		ct := newCountingTarget(t, math.MaxInt)
+		cts = append(cts, ct)
+		targets = append(targets, fmt.Sprintf("%q", ct.addr()))
+	}
+	rc := newCountingReceiver(t)
+	rc.delay = 20 * time.Millisecond // lanes hold queued pieces while catching up
+	dir := t.TempDir()
+	body := func(timeout string) string {
+		return fmt.Sprintf(`
+global:
+  scrape_interval: 100ms
+  scrape_timeout: %s
+scrape_configs:
+  - job_name: app
+    static_configs:
+      - targets: [%s]
+remote_write:
+  - name: central
+    url: %s
+    queue_config:
+      min_shards: 4
+      max_shards: 4
+      max_samples_per_send: 3
+      batch_send_deadline: 10ms
+      min_backoff: 10ms
+      max_backoff: 50ms
+`, timeout, strings.Join(targets, ", "), rc.srv.URL)
+	}
+	cfg := writeConfig(t, dir, body("90ms"))
+	a, err := New(Options{ConfigFile: cfg, StoragePath: filepath.Join(dir, "data"), ListenAddress: "127.0.0.1:0",
+		DiscoveryInterval: 20 * time.Millisecond, Logger: quiet()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	waitScrapes := func(n int) {
+		before := cts[0].scrapes()
+		require.Eventually(t, func() bool { return cts[0].scrapes() >= before+n }, 20*time.Second, 5*time.Millisecond)
+	}
+	waitScrapes(3)
+	rc.setDown(true)
+	waitScrapes(10)
+	writeConfig(t, dir, body("80ms")) // a new scrape pool: every target gets a new stream
+	require.NoError(t, a.Reload())
+	waitScrapes(10)
+	rc.setDown(false)
+	waitScrapes(10)
+	cancel()
+	require.NoError(t, <-done)
+
+	series := rc.series("requests_total")
+	require.Len(t, series, 6, "two series on each of three targets")
+	for k, ss := range series {
+		for i := 1; i < len(ss); i++ {
+			require.Greater(t, ss[i].Timestamp, ss[i-1].Timestamp, "%s arrived out of order at %d: %v", k, i, ss)
+		}
+	}
 }

@@ -393,13 +393,7 @@ remote_write:
       max_backoff: 50ms
 `, timeout, strings.Join(targets, ", "), rc.srv.URL)
 	}
-	cfg := writeConfig(t, dir, body("90ms"))
-	a, err := New(Options{ConfigFile: cfg, StoragePath: filepath.Join(dir, "data"), ListenAddress: "127.0.0.1:0",
-		DiscoveryInterval: 20 * time.Millisecond, Logger: quiet()})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	a, stop := runAgent(t, writeConfig(t, dir, body("90ms")), filepath.Join(dir, "data"))
 	waitScrapes := func(n int) {
 		before := cts[0].scrapes()
 		require.Eventually(t, func() bool { return cts[0].scrapes() >= before+n }, 20*time.Second, 5*time.Millisecond)
@@ -412,8 +406,7 @@ remote_write:
 	waitScrapes(10)
 	rc.setDown(false)
 	waitScrapes(10)
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 
 	series := rc.series("requests_total")
 	require.Len(t, series, 6, "two series on each of three targets")

@@ -370,7 +370,7 @@ func TestReloadDuringBacklogKeepsEverySeriesInOrderAcrossLanes(t *testing.T) {
 		targets = append(targets, fmt.Sprintf("%q", ct.addr()))
 	}
 	rc := newCountingReceiver(t)
-	rc.delay = 20 * time.Millisecond // lanes hold queued pieces while catching up
+	rc.delay = 10 * time.Millisecond // lanes hold queued pieces while catching up
 	dir := t.TempDir()
 	body := func(timeout string) string {
 		return fmt.Sprintf(`
@@ -404,8 +404,23 @@ remote_write:
 	writeConfig(t, dir, body("80ms")) // a new scrape pool: every target gets a new stream
 	require.NoError(t, a.Reload())
 	waitScrapes(10)
+	// Wait for the whole backlog: every target's scrapes up to now, and a
+	// few more, arrive.
+	var backlog []int
+	for _, ct := range cts {
+		backlog = append(backlog, ct.scrapes())
+	}
 	rc.setDown(false)
-	waitScrapes(10)
+	require.Eventually(t, func() bool {
+		got := rc.series("requests_total")
+		for i, ct := range cts {
+			ss := got[labels.FromStrings("__name__", "requests_total", "instance", ct.addr(), "job", "app", "path", "/a").String()]
+			if len(ss) == 0 || ss[len(ss)-1].Value < float64(backlog[i]+3) {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 10*time.Millisecond, "the backlog is delivered")
 	stop()
 
 	series := rc.series("requests_total")

@@ -110,7 +110,7 @@ func BenchmarkPieceIntoBatch(b *testing.B) {
 	for i := range req.Series {
 		hashes[i] = req.Series[i].Labels.Hash()
 	}
-	l := &lane{index: map[uint64]int{}}
+	l := &lane{}
 	b.ReportAllocs()
 	for b.Loop() {
 		for t := range 10 {

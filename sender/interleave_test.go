@@ -21,7 +21,7 @@ func pieceOf(ts int64, names ...string) *piece {
 }
 
 func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
-	l := &lane{index: map[uint64]int{}}
+	l := &lane{}
 	l.add(pieceOf(1, "a1", "a2", "a3"))
 	l.add(pieceOf(2, "b1"))
 	l.add(pieceOf(3, "a1", "a2", "a3")) // a later scrape of the first target: merged, adds no series
@@ -50,7 +50,7 @@ func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
 }
 
 func TestInterleaveLeavesASinglePieceAlone(t *testing.T) {
-	l := &lane{index: map[uint64]int{}}
+	l := &lane{}
 	l.add(pieceOf(1, "x", "y"))
 	l.add(pieceOf(2, "x", "y"))
 	before := slices.Clone(l.req.Series)
@@ -64,7 +64,7 @@ func TestInterleaveLeavesASinglePieceAlone(t *testing.T) {
 // a reload or a restart its records carry a new stream): the request must
 // still hold the series once, with its samples in order.
 func TestASeriesMovedToAnotherPieceStaysOneSeriesInOrder(t *testing.T) {
-	l := &lane{index: map[uint64]int{}}
+	l := &lane{}
 	l.add(pieceOf(1, "gone", "x"))
 	l.add(pieceOf(2, "x"))
 	l.interleave()

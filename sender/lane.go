@@ -46,9 +46,9 @@ type lane struct {
 	in chan *piece
 
 	req    remote.Request
-	index  map[uint64]int // series hash -> index in req.Series
-	pieces []*piece       // the pieces merged into the batch
-	ends   []int          // per piece, the end of its new series in req.Series
+	index  seriesIndex // series hash -> index in req.Series
+	pieces []*piece    // the pieces merged into the batch
+	ends   []int       // per piece, the end of its new series in req.Series
 	spare  []remote.Series
 	spans  []span // interleave's scratch
 	tenant string // the tenant of every piece in the batch
@@ -61,7 +61,7 @@ type lane struct {
 
 func newLane(s *Sender) *lane {
 	return &lane{
-		s: s, in: make(chan *piece, 4), index: map[uint64]int{},
+		s: s, in: make(chan *piece, 4),
 		bo: backoff{min: s.cfg.minBackoff, max: s.cfg.maxBackoff},
 	}
 }
@@ -110,7 +110,7 @@ func (l *lane) add(p *piece) {
 	for i := range p.series {
 		s := &p.series[i]
 		h := p.hashes[i]
-		j, ok := l.index[h]
+		j, ok := l.index.get(h)
 		if ok && remote.SameSeries(&l.req.Series[j], s) {
 			d := &l.req.Series[j]
 			d.Samples = append(d.Samples, s.Samples...)
@@ -122,7 +122,7 @@ func (l *lane) add(p *piece) {
 			continue
 		}
 		if !ok {
-			l.index[h] = len(l.req.Series)
+			l.index.put(h, len(l.req.Series))
 		}
 		l.req.Series = append(l.req.Series, *s)
 	}
@@ -155,7 +155,7 @@ func (l *lane) reset() {
 		p.recycle()
 	}
 	clear(l.pieces)
-	clear(l.index)
+	l.index.reset()
 	l.req.Series, l.pieces, l.ends, l.n = l.req.Series[:0], l.pieces[:0], l.ends[:0], 0
 }
 

@@ -167,9 +167,9 @@ const (
 	// DefaultMaxSamplesPerSend is five times Prometheus' 2000: an RW2
 	// request carries the symbols and metadata of its series, and the
 	// compressor finds the same series of other targets in it, so ten
-	// scrapes of 1000 series cost a third fewer bytes per sample on the
-	// wire than one (docs/benchmarks.md). vmagent's default block is
-	// 10000 samples too.
+	// scrapes of 1000 series cost about 40% fewer bytes per sample on the
+	// wire than one (12.05 -> 7.13 end to end, docs/benchmarks.md).
+	// vmagent's default block is 10000 samples too.
 	DefaultMaxSamplesPerSend = 10000
 	// defaultCapacityBatches is capacity in batches when it is not
 	// written: one batch being sent while the next fills.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ferrymetrics/ferry/wal"
@@ -78,8 +79,7 @@ func BenchmarkScrapeParseAppend(b *testing.B) {
 	}
 	defer l.Close()
 	cfg := scrapeConfig("node")
-	tg := newTarget(labels.FromStrings("__address__", "10.0.0.1:9100", "__scheme__", "http", "__metrics_path__", "/metrics",
-		"__scrape_interval__", "10s", "__scrape_timeout__", "10s", "instance", "10.0.0.1:9100", "job", "node"), labels.EmptyLabels(), cfg)
+	tg := nodeTarget(cfg, "10.0.0.1:9100", "10s")
 	lp := newLoop(tg, cfg, fetcher{}, l, 1, 0, quiet(), newMetrics(nil), nil)
 	scrape := func(i int) int {
 		ts := int64(i) * 10_000
@@ -129,8 +129,7 @@ func BenchmarkSeriesCacheMemory(b *testing.B) {
 		caches := make([]*seriesCache, targets)
 		for t := range caches {
 			addr := fmt.Sprintf("10.0.0.%d:9100", t+1)
-			tg := newTarget(labels.FromStrings("__address__", addr, "__scheme__", "http", "__metrics_path__", "/metrics",
-				"__scrape_interval__", "10s", "__scrape_timeout__", "10s", "instance", addr, "job", "node"), labels.EmptyLabels(), cfg)
+			tg := nodeTarget(cfg, addr, "10s")
 			lp := newLoop(tg, cfg, fetcher{}, l, 1, 0, quiet(), newMetrics(nil), nil)
 			for i, body := range bodies {
 				lp.cache.begin()
@@ -163,8 +162,7 @@ func BenchmarkScrapeNewTarget(b *testing.B) {
 	}
 	defer l.Close()
 	cfg := scrapeConfig("node")
-	tg := newTarget(labels.FromStrings("__address__", "10.0.0.1:9100", "__scheme__", "http", "__metrics_path__", "/metrics",
-		"__scrape_interval__", "10s", "__scrape_timeout__", "10s", "instance", "10.0.0.1:9100", "job", "node"), labels.EmptyLabels(), cfg)
+	tg := nodeTarget(cfg, "10.0.0.1:9100", "10s")
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
@@ -181,4 +179,10 @@ func BenchmarkScrapeNewTarget(b *testing.B) {
 		n = len(lp.samples)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/series")
+}
+
+// nodeTarget is a target of job "node" at addr, scraped every interval.
+func nodeTarget(cfg *promconfig.ScrapeConfig, addr, interval string) *Target {
+	return newTarget(labels.FromStrings("__address__", addr, "__scheme__", "http", "__metrics_path__", "/metrics",
+		"__scrape_interval__", interval, "__scrape_timeout__", "10s", "instance", addr, "job", "node"), labels.EmptyLabels(), cfg)
 }

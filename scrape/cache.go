@@ -152,6 +152,7 @@ func (c *seriesCache) seen(i int32) { c.next = append(c.next, i) }
 // the same final labels, the new one becomes its alias; labelsOf rebuilds
 // an existing entry's final labels to rule out a hash collision.
 func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam int32, labelsOf func(int32) labels.Labels) int32 {
+	c.ensureIndexes() // before the new slot exists, so a rebuild cannot index it
 	var i int32
 	if n := len(c.free); n > 0 {
 		i, c.free = c.free[n-1], c.free[:n-1]
@@ -159,7 +160,6 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 		c.entries = append(c.entries, entry{})
 		i = int32(len(c.entries) - 1)
 	}
-	c.ensureIndexes()
 	h := xxhash.Sum64(text)
 	c.entries[i] = entry{textHash: h, keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, alias: -1, fam: fam, format: format}
 	c.keys = append(c.keys, text...)

@@ -103,10 +103,7 @@ func hashmod(n uint64) *relabel.Config {
 func TestAReloadedTargetKeepsItsStreamSlot(t *testing.T) {
 	m := NewManager(Options{Logger: quiet()})
 	cfg := scrapeConfig("node")
-	mk := func(addr, interval string) *Target {
-		return newTarget(labels.FromStrings("__address__", addr, "__scheme__", "http", "__metrics_path__", "/metrics",
-			"__scrape_interval__", interval, "__scrape_timeout__", "10s", "instance", addr, "job", "node"), labels.EmptyLabels(), cfg)
-	}
+	mk := func(addr, interval string) *Target { return nodeTarget(cfg, addr, interval) }
 	const mask = 1<<record.StreamSlotBits - 1
 	first := m.newStreamID("node", mk("10.0.0.1:9100", "10s"))
 	again := m.newStreamID("node", mk("10.0.0.1:9100", "30s")) // reloaded with another interval

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/ferrymetrics/ferry/bench/loadgen"
 	"github.com/ferrymetrics/ferry/remote"
 )
 
@@ -124,4 +125,85 @@ func BenchmarkPieceIntoBatch(b *testing.B) {
 		l.reset()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
+}
+
+// loadgenBatch is ten scrapes of the end-to-end benchmark's load
+// (bench/loadgen): 1000 node_exporter-like series per target, where
+// constants and slow counters are often equal across targets, as on a
+// fleet of similar hosts.
+func loadgenBatch(targets int) *remote.Request {
+	lay := loadgen.NewLayout(1000)
+	req := &remote.Request{}
+	for t := range targets {
+		p := loadgen.NewPayload(lay, 1, uint64(t))
+		for k := range 3 {
+			p.Step(float64(k * 10))
+		}
+		for i, v := range p.Values() {
+			name, ls := lay.Series(i)
+			_, typ, help := lay.Family(i)
+			lb := labels.NewScratchBuilder(len(ls) + 3)
+			lb.Add("__name__", name)
+			for _, l := range ls {
+				lb.Add(l.Name, l.Value)
+			}
+			lb.Add("instance", fmt.Sprintf("10.0.0.%d:9100", t+1))
+			lb.Add("job", "node")
+			lb.Sort()
+			mt := remote.MetricTypeGauge
+			if typ == "counter" {
+				mt = remote.MetricTypeCounter
+			}
+			req.Series = append(req.Series, remote.Series{
+				Labels:   lb.Labels(),
+				Samples:  []remote.Sample{{Value: v, Timestamp: 1_790_000_000_000 + int64(t)*37}},
+				Metadata: remote.Metadata{Type: mt, Help: help},
+			})
+		}
+	}
+	return req
+}
+
+// BenchmarkInterleavedRequest measures what ordering a request's series by
+// rank (lane.interleave) does to the zstd-compressed RW2 request of ten
+// 1000-series scrapes: "by-target" is the request as merged, "by-rank"
+// after interleave; "loadgen" is the end-to-end benchmark's load,
+// "random" nodeLikeBatch, whose values differ on every target.
+func BenchmarkInterleavedRequest(b *testing.B) {
+	for _, load := range []struct {
+		name string
+		req  *remote.Request
+	}{{"loadgen", loadgenBatch(10)}, {"random", nodeLikeBatch(10, 1000)}} {
+		for _, c := range []struct {
+			name       string
+			interleave bool
+		}{{"by-target", false}, {"by-rank", true}} {
+			b.Run(load.name+"/"+c.name, func(b *testing.B) {
+				req := load.req
+				l := &lane{}
+				var st remote.SymbolTable
+				var pb, comp []byte
+				b.ReportAllocs()
+				for b.Loop() {
+					for t := range 10 {
+						p := newPiece(0, "")
+						for i := t * 1000; i < (t+1)*1000; i++ {
+							p.add(&req.Series[i], req.Series[i].Labels.Hash())
+						}
+						l.add(p)
+					}
+					if c.interleave {
+						l.interleave()
+					}
+					pb = remote.AppendV2(pb[:0], &l.req, &st)
+					var err error
+					if comp, err = remote.Compress(comp[:0], pb, remote.EncodingZstd); err != nil {
+						b.Fatal(err)
+					}
+					l.reset()
+				}
+				b.ReportMetric(float64(len(comp))/float64(len(req.Series)), "wire-B/sample")
+			})
+		}
+	}
 }

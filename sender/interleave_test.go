@@ -28,14 +28,7 @@ func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
 	l.add(pieceOf(4, "c1", "c2", "c3", "c4"))
 	l.interleave()
 
-	var got []string
-	for _, s := range l.req.Series {
-		var ts []int64
-		for _, x := range s.Samples {
-			ts = append(ts, x.Timestamp)
-		}
-		got = append(got, fmt.Sprint(s.Labels.Get("__name__"), ts))
-	}
+	got := describe(l.req.Series)
 	want := []string{"a1[1 3]", "b1[2]", "c1[4]", "a2[1 3]", "c2[4]", "a3[1 3]", "c3[4]", "c4[4]"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("order after interleave:\n got %v\nwant %v", got, want)
@@ -68,15 +61,22 @@ func TestASeriesMovedToAnotherPieceStaysOneSeriesInOrder(t *testing.T) {
 	l.add(pieceOf(1, "gone", "x"))
 	l.add(pieceOf(2, "x"))
 	l.interleave()
-	var got []string
-	for _, s := range l.req.Series {
+	got := describe(l.req.Series)
+	if want := []string{"gone[1]", "x[1 2]"}; !slices.Equal(got, want) {
+		t.Fatalf("request series %v, want %v", got, want)
+	}
+}
+
+// describe gives each series of a request as its name and its samples'
+// timestamps, in request order: "x[1 2]".
+func describe(series []remote.Series) []string {
+	var out []string
+	for _, s := range series {
 		var ts []int64
 		for _, x := range s.Samples {
 			ts = append(ts, x.Timestamp)
 		}
-		got = append(got, fmt.Sprint(s.Labels.Get("__name__"), ts))
+		out = append(out, fmt.Sprint(s.Labels.Get("__name__"), ts))
 	}
-	if want := []string{"gone[1]", "x[1 2]"}; !slices.Equal(got, want) {
-		t.Fatalf("request series %v, want %v", got, want)
-	}
+	return out
 }

@@ -356,6 +356,15 @@ func (c *seriesCache) family(name []byte) int32 {
 	return i
 }
 
+// setHelp records a family's help text and returns the family.
+func (c *seriesCache) setHelp(name, help []byte) int32 {
+	i := c.family(name)
+	if f := &c.families[i]; string(help) != f.meta.Help {
+		f.meta.Help = shared(help)
+	}
+	return i
+}
+
 // shared returns b as a string shared by every target that exposes the
 // same text: a fleet of exporters repeats each family's name and help, and
 // one copy per target was as much memory as a dozen bytes per series.

@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -142,7 +143,8 @@ func honorLabels(c *promconfig.ScrapeConfig) { c.HonorLabels = true }
 // TestScrapedSeriesEqualTextparse runs every exposition in
 // testdata/expositions through ferry and through Prometheus' parser: the
 // series, timestamps, value bits, start timestamps and exemplars must be the
-// same.
+// same, on the first scrape (every series new) and on the second (text
+// expositions read by parseKnownText).
 func TestScrapedSeriesEqualTextparse(t *testing.T) {
 	files, err := filepath.Glob("testdata/expositions/*")
 	require.NoError(t, err)
@@ -154,14 +156,15 @@ func TestScrapedSeriesEqualTextparse(t *testing.T) {
 			h := newHarness(t, honorLabels)
 			h.exp.contentType = contentTypeOf(f)
 			h.exp.set(string(body))
-			const ts = 1_700_000_500_000
-			want, ok := expectedPoints(t, body, h.exp.contentType, h.loop.target.Labels(), ts)
-			require.True(t, ok, "corpus files must parse")
-			got, up := ferryPoints(t, h, ts)
-			require.Equal(t, 1.0, up, h.loop.target.Status().LastError)
-			sortPoints(want)
-			sortPoints(got)
-			require.Equal(t, want, got)
+			for _, ts := range []int64{1_700_000_500_000, 1_700_000_560_000} {
+				want, ok := expectedPoints(t, body, h.exp.contentType, h.loop.target.Labels(), ts)
+				require.True(t, ok, "corpus files must parse")
+				got, up := ferryPoints(t, h, ts)
+				require.Equal(t, 1.0, up, h.loop.target.Status().LastError)
+				sortPoints(want)
+				sortPoints(got)
+				require.Equal(t, want, got)
+			}
 		})
 	}
 }
@@ -215,5 +218,83 @@ func FuzzScrapeParse(f *testing.F) {
 		sortPoints(want)
 		sortPoints(got)
 		require.Equal(t, want, got)
+	})
+}
+
+// FuzzKnownText scrapes one text exposition and then another with the same
+// loop, so the second is read by parseKnownText as far as its lines are
+// known series. The second scrape must fail when Prometheus' parser
+// rejects the body, and fail, yield samples and keep family metadata
+// exactly as the same two scrapes do with parseKnownText turned off.
+func FuzzKnownText(f *testing.F) {
+	files, _ := filepath.Glob("testdata/expositions/*.prom")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err == nil {
+			f.Add(b, b)
+			f.Add(b, bytes.Replace(b, []byte(" 1"), []byte(" 2"), -1))
+		}
+	}
+	hist := "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"
+	f.Add([]byte(hist), []byte(strings.Replace(hist, "h_sum", "h_bucket{le=\"2\"} 2\nh_sum", 1)))
+	f.Add([]byte("a 1\nb 2\n"), []byte("a 1 123\nb\t2  \n# HELP  a  x y\n#comment\n# TYPE b gauge\nb 3\n"))
+	f.Add([]byte("a{x=\"1\"} 1\n"), []byte("a{x=\"1\"} 0x1p3\n"))
+	f.Add([]byte("a{x=\"1\"} 1\n"), []byte("a{x=\"1\"} 1 -5\n"))
+	f.Add([]byte("a 1\n"), []byte("a 1"))
+	f.Add([]byte("a 1\n# TYPE a counter\n"), []byte("# HELP a one\\ntwo\n# TYPE a counter\na NaN\n# TYPE a bogus\n"))
+	cfg := scrapeConfig("node")
+	cfg.HonorLabels = true
+	tg := newTarget(labels.FromStrings("__address__", "h:1", "__scheme__", "http", "__metrics_path__", "/m",
+		"__scrape_interval__", "1m", "__scrape_timeout__", "10s", "instance", "h:1", "job", "node", "env", "prod"), labels.EmptyLabels(), cfg)
+	m := newMetrics(nil)
+	const ct = "text/plain; version=0.0.4; charset=utf-8"
+	// scrapeTwice parses prev and then body with one loop and returns the
+	// loop and the second parse's error.
+	scrapeTwice := func(prev, body []byte, known bool) (*loop, error) {
+		const ts = 1_700_000_500_000
+		l := newLoop(tg, cfg, fetcher{}, nil, 1, 0, quiet(), m, nil)
+		l.noKnownText = !known
+		l.cache.begin()
+		if _, err := l.parse(prev, ct, ts-60_000); err != nil {
+			l.discard()
+		} else {
+			l.cache.endScrape()
+		}
+		l.samples, l.created, l.exemplars = l.samples[:0], l.created[:0], l.exemplars[:0]
+		l.cache.begin()
+		_, err := l.parse(body, ct, ts)
+		return l, err
+	}
+	pointsOf := func(l *loop) []point {
+		var pts []point
+		for _, s := range l.samples {
+			pts = append(pts, point{Labels: l.finalLabels(s.e).String(), T: s.t, ValueBits: math.Float64bits(s.v), Start: s.st})
+		}
+		sortPoints(pts)
+		return pts
+	}
+	f.Fuzz(func(t *testing.T, prev, body []byte) {
+		// textparse appends a line break to its input, in place when
+		// there is room: the fuzzer's two inputs may share an array.
+		prev, body = bytes.Clone(prev), bytes.Clone(body)
+		l, err := scrapeTwice(prev, body, true)
+		slow, slowErr := scrapeTwice(prev, body, false)
+		require.Equal(t, slowErr == nil, err == nil, "with parseKnownText: %v, without: %v", err, slowErr)
+		if _, ok := expectedPoints(t, body, ct, tg.Labels(), 1_700_000_500_000); !ok {
+			require.Error(t, err)
+			return
+		}
+		if err != nil {
+			require.NotEmpty(t, err.Error())
+			return
+		}
+		// The loop without parseKnownText is the reference here, not the
+		// parser: like Prometheus' scrape cache, the series cache maps a
+		// text to the labels it had when first seen, and the parser's
+		// `le` normalisation depends on the TYPE line before it, which
+		// the second body may not have.
+		require.Equal(t, pointsOf(slow), pointsOf(l))
+		require.Equal(t, slow.cache.famIndex, l.cache.famIndex)
+		require.Equal(t, slow.cache.families, l.cache.families)
 	})
 }

@@ -84,6 +84,9 @@ type loop struct {
 	stale     []int32
 	report    reportSeries
 	lastTS    int64
+	// noKnownText turns parseKnownText off: the differential tests
+	// compare the loop with and without it.
+	noKnownText bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -253,9 +256,22 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 	}
 	format := formatOf(contentType, l.cfg)
 	var (
-		cur  = int32(-1) // family announced last
+		cur = int32(-1) // family announced last
+		c   = l.cache
+	)
+	// A text exposition is read line by line by parseKnownText as long as
+	// its lines are series the previous scrape exposed at the same
+	// position; the parser takes over from the first line that is not.
+	if _, ok := p.(*textparse.PromParser); ok && !l.noKnownText {
+		if p, err = l.parseKnownText(body, ts, &cur, &res); err != nil {
+			return res, err
+		}
+		if p == nil {
+			return res, l.checkSampleLimit()
+		}
+	}
+	var (
 		lset labels.Labels
-		c    = l.cache
 		// ex escapes to the heap (the parser is an interface): one per
 		// parse, not one per sample.
 		ex exemplar.Exemplar
@@ -275,10 +291,7 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			c.families[cur].meta.Type = metricType(t)
 		case textparse.EntryHelp:
 			name, help := p.Help()
-			cur = c.family(name)
-			if f := &c.families[cur]; string(help) != f.meta.Help {
-				f.meta.Help = shared(help)
-			}
+			cur = c.setHelp(name, help)
 		case textparse.EntryUnit:
 			name, unit := p.Unit()
 			cur = c.family(name)
@@ -323,21 +336,10 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 				}
 				created = final
 			}
-			c.seen(i)
-			if c.entries[i].dropped() {
-				c.entries[i].lastIter = c.iter
+			i, ok = l.admit(i)
+			if !ok {
 				continue
 			}
-			if c.entries[i].alias >= 0 {
-				c.entries[i].lastIter = c.iter // keeps the alias from being evicted
-				i = c.resolve(i)
-			}
-			e := &c.entries[i]
-			if e.lastIter == c.iter {
-				l.m.duplicates.Inc()
-				continue
-			}
-			e.lastIter = c.iter
 			s := scraped{e: i, t: ts, v: v, st: p.StartTimestamp(), final: created}
 			// The parser may reuse its histograms; the sample outlives
 			// the parse.
@@ -346,14 +348,6 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 			}
 			if fh != nil {
 				s.fh = fh.Copy()
-			}
-			if tp != nil && l.cfg.HonorTimestamps {
-				s.t, s.explicit = *tp, true
-			}
-			if s.explicit && !l.cfg.TrackTimestampsStaleness {
-				e.flags |= entryExplicit
-			} else {
-				e.flags &^= entryExplicit
 			}
 			s.exFrom = int32(len(l.exemplars))
 			for {
@@ -368,15 +362,57 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 				}
 			}
 			s.exTo = int32(len(l.exemplars))
-			l.samples = append(l.samples, s)
-			c.cur = append(c.cur, i)
+			l.take(s, tp)
 		}
 	}
+	return res, l.checkSampleLimit()
+}
+
+// admit records that the current scrape exposed entry i and returns the
+// entry that owns its series, or false if the sample is not kept: the
+// series is dropped by relabeling, or the scrape already had it.
+func (l *loop) admit(i int32) (int32, bool) {
+	c := l.cache
+	c.seen(i)
+	if c.entries[i].dropped() {
+		c.entries[i].lastIter = c.iter
+		return 0, false
+	}
+	if c.entries[i].alias >= 0 {
+		c.entries[i].lastIter = c.iter // keeps the alias from being evicted
+		i = c.resolve(i)
+	}
+	e := &c.entries[i]
+	if e.lastIter == c.iter {
+		l.m.duplicates.Inc()
+		return 0, false
+	}
+	e.lastIter = c.iter
+	return i, true
+}
+
+// take adds an admitted sample to the scrape; tp is the timestamp the
+// exposition gave it, if any.
+func (l *loop) take(s scraped, tp *int64) {
+	e := &l.cache.entries[s.e]
+	if tp != nil && l.cfg.HonorTimestamps {
+		s.t, s.explicit = *tp, true
+	}
+	if s.explicit && !l.cfg.TrackTimestampsStaleness {
+		e.flags |= entryExplicit
+	} else {
+		e.flags &^= entryExplicit
+	}
+	l.samples = append(l.samples, s)
+	l.cache.cur = append(l.cache.cur, s.e)
+}
+
+func (l *loop) checkSampleLimit() error {
 	if lim := int(l.cfg.SampleLimit); lim > 0 && len(l.samples) > lim {
 		l.m.exceededSampleLimit.Inc()
-		return res, fmt.Errorf("sample_limit exceeded: %d samples, limit %d", len(l.samples), lim)
+		return fmt.Errorf("sample_limit exceeded: %d samples, limit %d", len(l.samples), lim)
 	}
-	return res, nil
+	return nil
 }
 
 // utf8RuneCount counts the runes of an exemplar's label names and values,

@@ -150,7 +150,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if l.zenc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true),
 		// Records are one scrape or one request; the default 8 MiB window
 		// would keep about 9 MB of history per process for nothing.
-		zstd.WithWindowSize(512<<10)); err != nil {
+		zstd.WithWindowSize(512<<10), zstd.WithNoEntropyCompression(true)); err != nil {
 		return nil, err
 	}
 	if l.zdec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxRecordSize)); err != nil {

@@ -89,9 +89,11 @@ func runScrape(ctx context.Context, o *Options, b Build, baseline int64, dir str
 }
 
 // profileEvent returns the event that takes a CPU profile over the middle
-// of the window (at most 30 s) and a heap profile after it.
+// of the window (half of it, at most 2 minutes: at 100 samples per second,
+// shorter profiles of an agent using a tenth of a core are too few samples
+// to rank its costs) and a heap profile after it.
 func (s *session) profileEvent(ctx context.Context, res *Result, o *Options, prefix string, from, to time.Time, errp *error, done chan struct{}) event {
-	d := min(30*time.Second, to.Sub(from)/2).Truncate(time.Second)
+	d := min(2*time.Minute, to.Sub(from)/2).Truncate(time.Second)
 	at := from.Add((to.Sub(from) - d) / 2)
 	return event{at, "profiling", func() error {
 		listen := s.listen

@@ -38,7 +38,7 @@ func TestRW1MetadataSentApartReachesLaterSeries(t *testing.T) {
 	require.Equal(t, remote.Metadata{Type: remote.MetricTypeGauge, Unit: "items"}, got[`{__name__="queue_length"}`].Metadata)
 	require.True(t, got[`{__name__="unannounced"}`].Metadata.IsZero())
 	for _, s := range recs[1].batch.Series {
-		require.True(t, s.Metadata.IsZero(), "tenant b announced nothing: %s", s.Labels)
+		require.True(t, s.Metadata.IsZero(), "tenant b announced nothing: %s", s.LabelSet())
 	}
 }
 

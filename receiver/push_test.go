@@ -48,7 +48,7 @@ func pushBody(t *testing.T, method, url, ct, enc string, body []byte, h http.Hea
 func seriesByName(s stored) map[string]remote.Series {
 	out := map[string]remote.Series{}
 	for _, ser := range s.batch.Series {
-		out[ser.Labels.String()] = ser
+		out[ser.LabelSet().String()] = ser
 	}
 	return out
 }

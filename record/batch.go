@@ -19,6 +19,9 @@ func AppendBatch(dst []byte, req *remote.Request, st *remote.SymbolTable) []byte
 }
 
 func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
+	if d.transform == nil {
+		return d.decodeBatchIDs(data, out)
+	}
 	req, err := remote.DecodeV2(data, batchLimits)
 	if err != nil {
 		return fmt.Errorf("%w: batch: %v", ErrMalformed, err)
@@ -45,6 +48,46 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 		out.Series = append(out.Series, s)
 		out.Hashes = append(out.Hashes, s.Labels.Hash())
 		out.Families = append(out.Families, "")
+	}
+	return nil
+}
+
+// decodeBatchIDs decodes a batch whose labels need no rewriting into
+// series that carry ids into the segment's dictionary, as stream records'
+// series do: each string of the batch is interned once, and encoders map
+// ids to symbols without hashing strings.
+func (d *Decoder) decodeBatchIDs(data []byte, out *Batch) error {
+	if out == nil {
+		// Replayed: nothing to keep, and nothing in the dictionary
+		// depends on it. The record was validated when it was written.
+		return nil
+	}
+	from := len(out.Series)
+	var err error
+	out.Series, out.Hashes, err = remote.DecodeV2Dict(data, batchLimits, d.dict, out.Series, out.Hashes)
+	if err != nil {
+		return fmt.Errorf("%w: batch: %v", ErrMalformed, err)
+	}
+	out.Stream = 0
+	out.Tenant, _ = BatchTenant(data)
+	for range out.Series[from:] {
+		out.Families = append(out.Families, "")
+	}
+	if d.OnMetadata == nil {
+		return nil
+	}
+	name, ok := d.dict.Lookup(model.MetricNameLabel)
+	for i := range out.Series[from:] {
+		s := &out.Series[from+i]
+		if !ok || s.Metadata.IsZero() {
+			continue
+		}
+		for j := 0; j+1 < len(s.Refs)-2; j += 2 {
+			if s.Refs[j] == name {
+				d.OnMetadata(d.dict.String(s.Refs[j+1]), s.Metadata)
+				break
+			}
+		}
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ type inventory struct {
 	series, metadata               int
 	samples, histograms, exemplars int
 	symbols, symbolBytes           int // RW2
+	refBytes                       int // RW2: bytes of series' labels_refs, at least one per reference
 }
 
 // layout names the field numbers the counting pass looks for; 0 stands
@@ -24,13 +25,14 @@ type inventory struct {
 type layout struct {
 	series, metadata, symbols      protowire.Number // in the request
 	samples, histograms, exemplars protowire.Number // in a series
+	labelsRefs                     protowire.Number // in a series
 }
 
 var (
 	layoutV1 = layout{series: v1Timeseries, metadata: v1Metadata,
 		samples: v1Samples, histograms: v1Histograms, exemplars: v1Exemplars}
 	layoutV2 = layout{series: v2Timeseries, symbols: v2Symbols,
-		samples: v2Samples, histograms: v2Histograms, exemplars: v2Exemplars}
+		samples: v2Samples, histograms: v2Histograms, exemplars: v2Exemplars, labelsRefs: v2LabelsRefs}
 )
 
 // count is the counting pass. It stops quietly at the first malformed
@@ -62,7 +64,7 @@ func count(buf []byte, l layout) inventory {
 
 func (inv *inventory) countSeries(b []byte, l layout) {
 	for len(b) > 0 {
-		num, typ, _, n := skipField(b)
+		num, typ, v, n := skipField(b)
 		if n < 0 {
 			return
 		}
@@ -71,6 +73,8 @@ func (inv *inventory) countSeries(b []byte, l layout) {
 			continue
 		}
 		switch num {
+		case l.labelsRefs:
+			inv.refBytes += len(v)
 		case l.samples:
 			inv.samples++
 		case l.histograms:
@@ -135,6 +139,18 @@ type decoder struct {
 	// RW2: the request's symbols and scratch space for references.
 	symbols      []string
 	refs, exRefs []uint32
+	// The symbols the current series' metadata names (0, "", if none).
+	helpRef, unitRef uint32
+
+	// DecodeV2Dict's state: ids[i] is the dictionary id of symbols[i];
+	// the series' ids live in idArena (idOffs[i] is where series i's
+	// start), and hbuf is scratch space for hashing labels.
+	dict    *Dict
+	ids     []uint32
+	idArena []uint32
+	idOffs  []int
+	hashes  []uint64
+	hbuf    []byte
 }
 
 func newDecoder(lim Limits, inv inventory) *decoder {

@@ -1,9 +1,11 @@
 package remote
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -16,24 +18,62 @@ import (
 // and histograms. The returned Request has no FamilyMetadata. It does not
 // alias buf: all symbols are copied once into a single string.
 func DecodeV2(buf []byte, lim Limits) (*Request, error) {
+	req := &Request{}
+	_, err := decodeV2(buf, lim, nil, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// DecodeV2Dict decodes an RW2 request like DecodeV2, with the same checks,
+// and appends its series to series and their label hashes to hashes. The
+// series have Dict and Refs (see Series) instead of Labels: each symbol of
+// the request is interned into dict once, however many series use it. A
+// hash is the value labels.Labels.Hash returns for the series' labels.
+// Metadata strings are the dictionary's. Only the goroutine that interns
+// into dict may call it. On error, series and hashes come back as given.
+func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []uint64) ([]Series, []uint64, error) {
+	req := &Request{Series: series}
+	h, err := decodeV2(buf, lim, dict, req, hashes)
+	if err != nil {
+		clear(req.Series[len(series):])
+		return series, hashes, err
+	}
+	return req.Series, h, nil
+}
+
+// decodeV2 appends the series of buf to req.Series and, with a dict,
+// their hashes to hashes.
+func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64) ([]uint64, error) {
 	lim = lim.resolve()
 	inv := count(buf, layoutV2)
 	if err := inv.check(lim); err != nil {
-		return nil, err
+		return hashes, err
 	}
 	d := newDecoder(lim, inv)
 	var err error
 	if d.symbols, err = readSymbols(buf, inv); err != nil {
-		return nil, err
+		return hashes, err
 	}
-	req := &Request{}
-	if inv.series > 0 {
-		req.Series = make([]Series, 0, inv.series)
+	if dict != nil {
+		d.dict = dict
+		d.ids = make([]uint32, len(d.symbols))
+		for i, sym := range d.symbols {
+			d.ids[i] = dict.Intern(sym)
+		}
+		d.hashes = hashes
+		d.idOffs = make([]int, 0, inv.series+1)
+		// Each reference takes a byte at least; a few more for unpacked
+		// ones. Two more ids per series: help and unit.
+		d.idArena = make([]uint32, 0, inv.refBytes+2*inv.series)
 	}
+	first := len(req.Series)
+	req.Series = slices.Grow(req.Series, inv.series)
 	for b := buf; len(b) > 0; {
 		f, n, err := nextField(b)
 		if err != nil {
-			return nil, errAtIndex("byte", len(buf)-len(b), err)
+			return hashes, errAtIndex("byte", len(buf)-len(b), err)
 		}
 		b = b[n:]
 		if f.num != v2Timeseries {
@@ -41,14 +81,22 @@ func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 		}
 		i := len(req.Series)
 		if err := f.want(protowire.BytesType, "timeseries"); err != nil {
-			return nil, errAtIndex("series", i, err)
+			return hashes, errAtIndex("series", i-first, err)
 		}
 		req.Series = append(req.Series, Series{})
 		if err := d.seriesV2(&req.Series[i], f.b); err != nil {
-			return nil, errAtIndex("series", i, err)
+			return hashes, errAtIndex("series", i-first, err)
 		}
 	}
-	return req, nil
+	if d.dict != nil {
+		// The arena has stopped growing: point every series at its ids.
+		d.idOffs = append(d.idOffs, len(d.idArena))
+		for i := range req.Series[first:] {
+			from, to := d.idOffs[i], d.idOffs[i+1]
+			req.Series[first+i].Refs = d.idArena[from:to:to]
+		}
+	}
+	return d.hashes, nil
 }
 
 // readSymbols collects the symbols of the request into one string and
@@ -97,6 +145,7 @@ func readSymbols(buf []byte, inv inventory) ([]string, error) {
 func (d *decoder) seriesV2(s *Series, b []byte) error {
 	mark := d.mark()
 	d.refs = d.refs[:0]
+	d.helpRef, d.unitRef = 0, 0
 	for len(b) > 0 {
 		f, n, err := nextField(b)
 		if err != nil {
@@ -151,11 +200,17 @@ func (d *decoder) seriesV2(s *Series, b []byte) error {
 	if len(d.refs) == 0 {
 		return invalidf("no labels")
 	}
-	ls, err := d.labelsFromRefs(&d.sb, d.refs)
-	if err != nil {
-		return err
+	if d.dict != nil {
+		if err := d.dictRefs(s); err != nil {
+			return err
+		}
+	} else {
+		ls, err := d.labelsFromRefs(&d.sb, d.refs)
+		if err != nil {
+			return err
+		}
+		s.Labels = ls
 	}
-	s.Labels = ls
 	d.fill(s, mark)
 	if len(s.Samples) > 0 && len(s.Histograms) > 0 {
 		return invalidf("both samples and histograms (%d and %d)", len(s.Samples), len(s.Histograms))
@@ -201,6 +256,58 @@ func (d *decoder) labelsFromRefs(sb *labels.ScratchBuilder, refs []uint32) (labe
 	return sb.Labels(), nil
 }
 
+// dictRefs checks the current series' label references as labelsFromRefs
+// does and appends their dictionary ids, then those of its help and unit,
+// to the id arena, and the hash of its labels to d.hashes.
+func (d *decoder) dictRefs(s *Series) error {
+	refs := d.refs
+	if len(refs)%2 != 0 {
+		return invalidf("labels_refs has odd length %d", len(refs))
+	}
+	if len(refs)/2 > d.lim.MaxLabels {
+		return tooLargef("%d labels, limit %d", len(refs)/2, d.lim.MaxLabels)
+	}
+	d.idOffs = append(d.idOffs, len(d.idArena))
+	d.hbuf = d.hbuf[:0]
+	prev := ""
+	for i := 0; i < len(refs); i += 2 {
+		name, err := d.symbol(refs, i)
+		if err != nil {
+			return err
+		}
+		value, err := d.symbol(refs, i+1)
+		if err != nil {
+			return err
+		}
+		if err := checkLabel(prev, name, value); err != nil {
+			return err
+		}
+		prev = name
+		d.idArena = append(d.idArena, d.ids[refs[i]], d.ids[refs[i+1]])
+		d.hbuf = appendHashed(appendHashed(d.hbuf, name), value)
+	}
+	help, unit := d.ids[d.helpRef], d.ids[d.unitRef]
+	d.idArena = append(d.idArena, help, unit)
+	s.Dict = d.dict
+	s.Metadata.Help, s.Metadata.Unit = d.dict.String(help), d.dict.String(unit)
+	d.hashes = append(d.hashes, xxhash.Sum64(d.hbuf))
+	return nil
+}
+
+// appendHashed appends s as labels.Labels holds it, and hashes it, in
+// Prometheus' default (stringlabels) build: its length in one byte, or
+// 255 and three little-endian bytes from 255 on, then its bytes. The
+// result must equal labels.Labels.Hash (FuzzDecodeV2 checks it), so a
+// series has one hash whichever way it was decoded.
+func appendHashed(b []byte, s string) []byte {
+	if n := len(s); n < 255 {
+		b = append(b, byte(n))
+	} else {
+		b = append(b, 255, byte(n), byte(n>>8), byte(n>>16))
+	}
+	return append(b, s...)
+}
+
 // symbol resolves refs[i].
 func (d *decoder) symbol(refs []uint32, i int) (string, error) {
 	r := refs[i]
@@ -211,15 +318,15 @@ func (d *decoder) symbol(refs []uint32, i int) (string, error) {
 }
 
 // ref resolves the reference in a Metadata field.
-func (d *decoder) ref(f field, name string) (string, error) {
+func (d *decoder) ref(f field, name string) (string, uint32, error) {
 	r, err := f.uint32(name)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if int64(r) >= int64(len(d.symbols)) {
-		return "", invalidf("%s = %d is out of range (%d symbols)", name, r, len(d.symbols))
+		return "", 0, invalidf("%s = %d is out of range (%d symbols)", name, r, len(d.symbols))
 	}
-	return d.symbols[r], nil
+	return d.symbols[r], r, nil
 }
 
 func (d *decoder) exemplarV2(b []byte) (Exemplar, error) {
@@ -267,9 +374,9 @@ func (d *decoder) metadataV2(m *Metadata, b []byte) error {
 			t, err = f.enum("type", maxMetricType)
 			m.Type = MetricType(t)
 		case v2MetaHelpRef:
-			m.Help, err = d.ref(f, "help_ref")
+			m.Help, d.helpRef, err = d.ref(f, "help_ref")
 		case v2MetaUnitRef:
-			m.Unit, err = d.ref(f, "unit_ref")
+			m.Unit, d.unitRef, err = d.ref(f, "unit_ref")
 		}
 		if err != nil {
 			return err

@@ -3,7 +3,10 @@ package remote
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // The fuzz targets check that decoding never panics, fails only with one
@@ -12,7 +15,13 @@ import (
 // seed corpus and on testdata/fuzz/; `go test -fuzz=FuzzDecodeV2` explores.
 
 func fuzzSeeds() []*Request {
-	reqs := []*Request{richRequest(), nodeExporterRequest(4)}
+	long := &Request{Series: []Series{{
+		// Strings of 255 bytes and more are sized differently in a
+		// labels.Labels, which DecodeV2Dict's hashes must follow.
+		Labels:  labels.FromStrings("__name__", "long", "a", strings.Repeat("x", 254), "b", strings.Repeat("y", 255), "c", strings.Repeat("z", 70_000)),
+		Samples: []Sample{{Value: 1, Timestamp: 2}},
+	}}}
+	reqs := []*Request{richRequest(), nodeExporterRequest(4), long}
 	for _, c := range interopCases() {
 		reqs = append(reqs, c.req)
 	}
@@ -54,6 +63,7 @@ func FuzzDecodeV2(f *testing.F) {
 	var st SymbolTable
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		req, err := DecodeV2(buf, fuzzLimits)
+		requireSameWithDict(t, buf, req, err)
 		if err != nil {
 			requireErrorClass(t, err)
 			return
@@ -111,4 +121,44 @@ func FuzzDecompress(f *testing.F) {
 			t.Fatalf("round trip of decompressed data failed: %v", err)
 		}
 	})
+}
+
+// requireSameWithDict checks that DecodeV2Dict accepts exactly what DecodeV2
+// accepts (req, err) and yields the same series, with labels resolved
+// through the dictionary and hashes equal to the labels' Hash.
+func requireSameWithDict(t *testing.T, buf []byte, req *Request, err error) {
+	t.Helper()
+	d := NewDict()
+	d.Intern("already here") // ids need not start at 0
+	// Appended after what the slices hold already.
+	before := []Series{{Samples: []Sample{{Value: 1}}}}
+	series, hashes, derr := DecodeV2Dict(buf, fuzzLimits, d, before, []uint64{7})
+	if (err == nil) != (derr == nil) {
+		t.Fatalf("DecodeV2: %v, DecodeV2Dict: %v", err, derr)
+	}
+	if len(series) == 0 || series[0].Samples[0].Value != 1 || hashes[0] != 7 {
+		t.Fatal("DecodeV2Dict lost what series and hashes held")
+	}
+	if err != nil {
+		return
+	}
+	series, hashes = series[1:], hashes[1:]
+	if len(hashes) != len(series) {
+		t.Fatalf("%d hashes for %d series", len(hashes), len(series))
+	}
+	resolved := &Request{}
+	for i, s := range series {
+		if !s.Labels.IsEmpty() || s.Dict != d || len(s.Refs) != 2*s.LabelSet().Len()+2 {
+			t.Fatalf("series %d: labels %v, dict %p, %d refs", i, s.Labels, s.Dict, len(s.Refs))
+		}
+		if s.Dict.String(s.Refs[len(s.Refs)-2]) != s.Metadata.Help || s.Dict.String(s.Refs[len(s.Refs)-1]) != s.Metadata.Unit {
+			t.Fatalf("series %d: help/unit ids do not name %q/%q", i, s.Metadata.Help, s.Metadata.Unit)
+		}
+		if want := req.Series[i].Labels.Hash(); hashes[i] != want {
+			t.Fatalf("series %d: hash %x, labels hash %x", i, hashes[i], want)
+		}
+		s.Labels, s.Dict, s.Refs = s.LabelSet(), nil, nil
+		resolved.Series = append(resolved.Series, s)
+	}
+	requireSameRequest(t, req, resolved)
 }

@@ -89,14 +89,14 @@ func TestPushCommandSendsAFileToTheReceiver(t *testing.T) {
 	require.Equal(t, "team-a", tenant)
 	require.Len(t, b.Series, 1)
 	s := b.Series[0]
-	require.Equal(t, labels.FromStrings("__name__", "rows_copied", "instance", "db/1", "job", "nightly copy", "site", "eu", "table", "a"), s.Labels)
+	require.Equal(t, labels.FromStrings("__name__", "rows_copied", "instance", "db/1", "job", "nightly copy", "site", "eu", "table", "a"), s.LabelSet())
 	require.Equal(t, 1200.0, s.Samples[0].Value)
 	require.GreaterOrEqual(t, s.Samples[0].Timestamp, before, "stamped by the receiver")
 
 	stderr, code = ferryWithStdin(t, "done 1\n", "push", "--to", srv.URL+"/", "--job", "stdin", "-")
 	require.Equal(t, 0, code, stderr)
 	b, _ = nextBatch(t, cur)
-	require.Equal(t, labels.FromStrings("__name__", "done", "job", "stdin"), b.Series[0].Labels)
+	require.Equal(t, labels.FromStrings("__name__", "done", "job", "stdin"), b.Series[0].LabelSet())
 	require.Equal(t, uint64(2), l.Stats().Records)
 }
 

@@ -2,9 +2,13 @@ package scrape
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
+	"sync"
 	"unique"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/s2"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -71,8 +75,16 @@ type family struct {
 type seriesCache struct {
 	entries []entry
 	free    []int32
-	keys    []byte // arena of exposed texts
+	keys    []byte // arena of exposed texts, while the cache is open
 	garbage int    // arena bytes of freed entries
+
+	// Between scrapes the arena is kept s2-compressed in packed (a
+	// node_exporter-like target's texts shrink about 8 times); open
+	// inflates it into a pooled buffer, keysBuf, for the length of a
+	// scrape, and close packs it again if it changed (dirty).
+	packed  []byte
+	keysBuf *[]byte
+	dirty   bool
 
 	// index, overflow and byLabels find entries by text and by final
 	// labels. A target that exposes the same series in the same order
@@ -108,8 +120,9 @@ func newSeriesCache() *seriesCache {
 	}
 }
 
-// begin starts a scrape.
+// begin starts a scrape, opening the cache if it is not open.
 func (c *seriesCache) begin() {
+	c.open()
 	c.iter++
 	c.cur = c.cur[:0]
 	c.next = c.next[:0]
@@ -163,6 +176,7 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 	h := xxhash.Sum64(text)
 	c.entries[i] = entry{textHash: h, keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, alias: -1, fam: fam, format: format}
 	c.keys = append(c.keys, text...)
+	c.dirty = true
 	if _, taken := c.index[h]; taken {
 		c.overflow[string(text)] = i
 	} else {
@@ -239,7 +253,7 @@ func (c *seriesCache) compact() {
 		keys = append(keys, c.keys[e.keyOff:e.keyOff+e.keyLen]...)
 		e.keyOff = off
 	}
-	c.keys, c.garbage = keys, 0
+	c.keys, c.garbage, c.dirty = keys, 0, true
 }
 
 // indexIdleScrapes is how many scrapes in a row must match every series by
@@ -304,9 +318,6 @@ func (c *seriesCache) trim() {
 	if n := len(c.entries); cap(c.entries) > n+n/4+64 {
 		c.entries = append(make([]entry, 0, n+n/8), c.entries...)
 	}
-	if n := len(c.keys); cap(c.keys) > n+n/4+4096 {
-		c.keys = append(make([]byte, 0, n+n/8), c.keys...)
-	}
 	if n := len(c.next); cap(c.next) > n+n/4+64 {
 		c.next = make([]int32, 0, len(c.order))
 	}
@@ -363,6 +374,49 @@ func (c *seriesCache) setHelp(name, help []byte) int32 {
 		f.meta.Help = shared(help)
 	}
 	return i
+}
+
+var keysPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// open inflates the text arena for a scrape (or for the staleness markers
+// of a target that is gone); it does nothing if the cache is open.
+func (c *seriesCache) open() {
+	if c.keysBuf != nil {
+		return
+	}
+	c.keysBuf = keysPool.Get().(*[]byte)
+	c.keys, c.dirty = (*c.keysBuf)[:0], false
+	if len(c.packed) == 0 {
+		return
+	}
+	n, err := s2.DecodedLen(c.packed)
+	if err == nil {
+		c.keys, err = s2.Decode(slices.Grow(c.keys, n)[:n], c.packed)
+	}
+	if err != nil {
+		// close wrote packed from a valid arena: only a bug gets here.
+		panic(fmt.Sprintf("scrape: series cache texts do not inflate: %v", err))
+	}
+}
+
+// close packs the text arena again if it changed and gives its buffer back:
+// between scrapes a target keeps only the compressed texts.
+func (c *seriesCache) close() {
+	if c.keysBuf == nil {
+		return
+	}
+	if c.dirty {
+		bp := keysPool.Get().(*[]byte)
+		need := s2.MaxEncodedLen(len(c.keys))
+		if cap(*bp) < need {
+			*bp = make([]byte, need)
+		}
+		c.packed = append([]byte(nil), s2.EncodeBetter((*bp)[:need], c.keys)...)
+		keysPool.Put(bp)
+	}
+	*c.keysBuf = c.keys[:0]
+	keysPool.Put(c.keysBuf)
+	c.keysBuf, c.keys, c.dirty = nil, nil, false
 }
 
 // shared returns b as a string shared by every target that exposes the

@@ -260,6 +260,7 @@ func FuzzKnownText(f *testing.F) {
 		} else {
 			l.cache.endScrape()
 		}
+		l.cache.close() // the texts are packed between scrapes
 		l.samples, l.created, l.exemplars = l.samples[:0], l.created[:0], l.exemplars[:0]
 		l.cache.begin()
 		_, err := l.parse(body, ct, ts)

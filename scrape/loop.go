@@ -189,6 +189,7 @@ func (l *loop) scrapeAndAppend(ctx context.Context, scheduled time.Time) {
 		l.logger.Error("Could not append scrape to the log", "err", aerr)
 	}
 	l.cache.forget(l.stale)
+	l.cache.close()
 	l.lastTS = tsMs
 	l.target.report(start, dur, len(l.samples), err)
 }
@@ -576,6 +577,7 @@ func (l *loop) stop(ctx context.Context, staleness bool) {
 		return
 	}
 	l.cache.begin()
+	defer l.cache.close()
 	l.samples = nil
 	l.stale = l.cache.stale(l.stale[:0])
 	if len(l.stale) == 0 {

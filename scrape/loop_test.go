@@ -276,6 +276,8 @@ func TestMetricRelabelingDropsAndRewritesOncePerSeries(t *testing.T) {
 	require.Equal(t, 1.0, gs[h.series("scrape_samples_post_metric_relabeling")].v)
 	// Both series are cached, the dropped one as dropped.
 	require.Len(t, h.loop.cache.entries, 2)
+	h.loop.cache.open() // its texts are packed between scrapes
+	defer h.loop.cache.close()
 	i, ok := h.loop.cache.lookup([]byte("drop_me"))
 	require.True(t, ok)
 	require.True(t, h.loop.cache.entries[i].dropped())

@@ -99,32 +99,48 @@ func BenchmarkEncodeRequest(b *testing.B) {
 	}
 }
 
+var tenSlots = []uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+
 // BenchmarkPieceIntoBatch measures the sender's copy of decoded records
-// into pieces and the lane's merge of them into one request (every series
-// looked up in the batch's index), the interleaving, and the reset after
-// the request: the path every sample takes between the log and the
-// encoder. The batch is ten 1000-series scrapes of ten targets, ferry's
-// default request.
+// into pieces and the lane's merge of them into one request, the
+// interleaving, and the reset after the request: the path every sample
+// takes between the log and the encoder. The batch is ten 1000-series
+// scrapes of ten targets, ferry's default request, whose pieces have
+// distinct slots (no lookups) or none (every series looked up in the
+// batch's index).
 func BenchmarkPieceIntoBatch(b *testing.B) {
 	req := nodeLikeBatch(10, 1000)
 	hashes := make([]uint64, len(req.Series))
 	for i := range req.Series {
 		hashes[i] = req.Series[i].Labels.Hash()
 	}
-	l := &lane{}
-	b.ReportAllocs()
-	for b.Loop() {
-		for t := range 10 {
-			p := newPiece(0, "")
-			for i := t * 1000; i < (t+1)*1000; i++ {
-				p.add(&req.Series[i], hashes[i])
+	for _, c := range []struct {
+		name  string
+		slots func(t int) []uint16
+	}{
+		// Ten targets in ten slots: what scraping gives.
+		{"distinct-slots", func(t int) []uint16 { return tenSlots[t : t+1] }},
+		// Every series looked up, as when pieces share slots.
+		{"looked-up", func(int) []uint16 { return nil }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			l := &lane{}
+			b.ReportAllocs()
+			for b.Loop() {
+				for t := range 10 {
+					p := newPiece(0, "")
+					p.slots = append(p.slots, c.slots(t)...)
+					for i := t * 1000; i < (t+1)*1000; i++ {
+						p.add(&req.Series[i], hashes[i])
+					}
+					l.add(p)
+				}
+				l.interleave()
+				l.reset()
 			}
-			l.add(p)
-		}
-		l.interleave()
-		l.reset()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
 }
 
 // loadgenBatch is ten scrapes of the end-to-end benchmark's load

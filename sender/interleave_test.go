@@ -67,6 +67,35 @@ func TestASeriesMovedToAnotherPieceStaysOneSeriesInOrder(t *testing.T) {
 	}
 }
 
+// Pieces of distinct slots are appended without lookups; the first piece
+// of a slot the batch already has makes the lane index what it holds, so
+// the series it shares with an earlier piece is merged, not repeated.
+func TestAPieceOfASlotAlreadyInTheBatchIsMerged(t *testing.T) {
+	l := &lane{}
+	withSlot := func(p *piece, slot uint16) *piece {
+		p.slots = append(p.slots, slot)
+		return p
+	}
+	l.add(withSlot(pieceOf(1, "a", "x"), 7))
+	l.add(withSlot(pieceOf(1, "b", "y"), 9))
+	if l.indexed || l.index.n != 0 {
+		t.Fatal("pieces of distinct slots were looked up")
+	}
+	l.add(withSlot(pieceOf(2, "x", "c"), 7))
+	if !l.indexed {
+		t.Fatal("a piece of a slot already in the batch was not looked up")
+	}
+	l.add(withSlot(pieceOf(3, "y"), 9))
+	got := describe(l.req.Series)
+	if want := []string{"a[1]", "x[1 2]", "b[1]", "y[1 3]", "c[2]"}; !slices.Equal(got, want) {
+		t.Fatalf("request series %v, want %v", got, want)
+	}
+	l.reset()
+	if l.indexed || l.hasSlot(7) {
+		t.Fatal("reset kept the batch's slots")
+	}
+}
+
 // describe gives each series of a request as its name and its samples'
 // timestamps, in request order: "x[1 2]".
 func describe(series []remote.Series) []string {

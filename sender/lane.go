@@ -45,18 +45,24 @@ type lane struct {
 	s  *Sender
 	in chan *piece
 
-	req    remote.Request
-	index  seriesIndex // series hash -> index in req.Series
-	pieces []*piece    // the pieces merged into the batch
-	ends   []int       // per piece, the end of its new series in req.Series
-	spare  []remote.Series
-	spans  []span // interleave's scratch
-	tenant string // the tenant of every piece in the batch
-	n      int    // samples in the batch
-	pb     []byte
-	comp   []byte
-	st     remote.SymbolTable
-	bo     backoff
+	req   remote.Request
+	index seriesIndex // series hash -> index in req.Series, once indexed
+	// indexed says index holds every series of req. Until a piece
+	// arrives whose slot the batch already has, the batch's pieces come
+	// from distinct targets and cannot share a series, and nothing is
+	// looked up (see add).
+	indexed bool
+	slots   [numSlots / 64]uint64 // routing slots of the batch's pieces
+	pieces  []*piece              // the pieces merged into the batch
+	ends    []int                 // per piece, the end of its new series in req.Series
+	spare   []remote.Series
+	spans   []span // interleave's scratch
+	tenant  string // the tenant of every piece in the batch
+	n       int    // samples in the batch
+	pb      []byte
+	comp    []byte
+	st      remote.SymbolTable
+	bo      backoff
 }
 
 func newLane(s *Sender) *lane {
@@ -101,12 +107,32 @@ func (l *lane) run(ctx context.Context) {
 }
 
 // add merges a piece into the batch, grouping the samples of a series that
-// appears in several records into one TimeSeries. Every series is looked
-// up, even from a target the batch has not seen yet: after a reload or a
-// restart a target's series come back under a new stream, and one series
-// must never appear twice in a request, where its samples could be
-// reordered.
+// appears in several records into one TimeSeries: one series must never
+// appear twice in a request, where its samples could be reordered.
+//
+// A series can only come back in another piece of its own routing slot: a
+// later scrape of its target, the same target under a new stream after a
+// reload or a restart (stream ids keep their target's slot), or a received
+// series (routed by its hash). So while every piece of the batch is a
+// scrape of a slot the batch has not seen, series are appended without
+// lookups; the first piece that shares a slot with the batch, or that
+// spans several slots, has every series so far indexed, and from then on
+// each series is looked up. (Two targets, or a target and a remote-write
+// client, that produce the same labels are a configuration fault no
+// ordering can repair: their samples interleave arbitrarily. Their series
+// may then be two TimeSeries of a request.)
 func (l *lane) add(p *piece) {
+	if !l.indexed {
+		if len(p.slots) == 1 && !l.hasSlot(p.slots[0]) {
+			l.setSlot(p.slots[0])
+			l.req.Series = append(l.req.Series, p.series...)
+			l.pieces = append(l.pieces, p)
+			l.ends = append(l.ends, len(l.req.Series))
+			l.n += p.n
+			return
+		}
+		l.indexAll()
+	}
 	for i := range p.series {
 		s := &p.series[i]
 		h := p.hashes[i]
@@ -130,6 +156,24 @@ func (l *lane) add(p *piece) {
 	l.ends = append(l.ends, len(l.req.Series))
 	l.n += p.n
 }
+
+// indexAll indexes the batch's series, which until now were appended piece
+// after piece without merging, and switches add to looking series up.
+func (l *lane) indexAll() {
+	at := 0
+	for _, q := range l.pieces {
+		for _, h := range q.hashes {
+			if _, ok := l.index.get(h); !ok {
+				l.index.put(h, at)
+			}
+			at++
+		}
+	}
+	l.indexed = true
+}
+
+func (l *lane) hasSlot(s uint16) bool { return l.slots[s/64]&(1<<(s%64)) != 0 }
+func (l *lane) setSlot(s uint16)      { l.slots[s/64] |= 1 << (s % 64) }
 
 // flush sends the batch until it is acknowledged or rejected for good, then
 // marks its records' pieces done.
@@ -156,6 +200,7 @@ func (l *lane) reset() {
 	}
 	clear(l.pieces)
 	l.index.reset()
+	l.indexed, l.slots = false, [numSlots / 64]uint64{}
 	l.req.Series, l.pieces, l.ends, l.n = l.req.Series[:0], l.pieces[:0], l.ends[:0], 0
 }
 

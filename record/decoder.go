@@ -162,7 +162,10 @@ func (d *Decoder) decodeStream(data []byte, out *Batch) error {
 			d.streams[id] = st
 		}
 		st.series = st.series[:0]
-		st.refs = st.refs[:0]
+		// A new array, not st.refs[:0]: series decoded from earlier
+		// records still carry Refs into the old one while they wait in
+		// a lane, and the keyframe's definitions would overwrite them.
+		st.refs = make([]uint32, 0, cap(st.refs))
 		st.prevStart = st.prevStart[:0]
 		st.broken = false
 	} else if st == nil || st.broken || seq != st.next {

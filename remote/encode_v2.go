@@ -48,7 +48,7 @@ func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 	for i := range req.Series {
 		s := &req.Series[i]
 		if s.Dict != nil && len(s.Refs) >= 2 {
-			refs = appendDictRefs(refs, st, s.Dict, s.Refs)
+			refs = appendDictRefs(refs, st, s.Dict, s.Refs, &s.Metadata)
 		} else {
 			refs = appendLabelRefs(refs, st, s.Labels)
 			refs = append(refs, st.Ref(s.Metadata.Help), st.Ref(s.Metadata.Unit))
@@ -80,13 +80,22 @@ func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 
 // appendDictRefs is appendLabelRefs plus help and unit for a series whose
 // strings are in a Dict: an array lookup per string instead of a hash.
-func appendDictRefs(refs []uint32, st *SymbolTable, d *Dict, ids []uint32) []uint32 {
+func appendDictRefs(refs []uint32, st *SymbolTable, d *Dict, ids []uint32, m *Metadata) []uint32 {
 	n := len(ids) - 2
 	refs = append(refs, uint32(n))
-	for _, id := range ids {
+	for _, id := range ids[:n] {
 		refs = append(refs, st.dictRef(d, id))
 	}
-	return refs
+	// The metadata decides: a sender that strips it (metadata_config
+	// send: false) clears Metadata, not the series' shared ids.
+	var help, unit uint32
+	if m.Help != "" {
+		help = st.dictRef(d, ids[n])
+	}
+	if m.Unit != "" {
+		unit = st.dictRef(d, ids[n+1])
+	}
+	return append(refs, help, unit)
 }
 
 // appendLabelRefs appends the number of references of ls and then the

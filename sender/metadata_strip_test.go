@@ -1,0 +1,38 @@
+package sender
+
+import (
+	"testing"
+	"time"
+
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ferrymetrics/ferry/record"
+	"github.com/ferrymetrics/ferry/remote"
+	"github.com/ferrymetrics/ferry/wal"
+)
+
+// With metadata_config.send: false, an RW2 destination gets no type, help
+// or unit, for scraped series and received ones alike, although both
+// carry their help and unit as dictionary ids.
+func TestMetadataSendFalseStripsHelpAndUnitToo(t *testing.T) {
+	rc := newReceiver(t)
+	l := openLog(t, t.TempDir())
+	defer l.Close()
+	s := startSender(t, l, rwConfig(t, rc.srv.URL, func(cfg *promconfig.RemoteWriteConfig) {
+		cfg.ProtobufMessage = remoteapiMessage("io.prometheus.write.v2.Request")
+		cfg.MetadataConfig.Send = false
+	}), Options{})
+	req := &remote.Request{Series: []remote.Series{{Labels: labels.FromStrings("__name__", "recv_total", "job", "edge"),
+		Samples:  []remote.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
+		Metadata: remote.Metadata{Type: remote.MetricTypeCounter, Help: "Received help.", Unit: "bytes"}}}}
+	_, err := l.Append(wal.Entry{Kind: record.KindBatch, Count: 1, Data: record.AppendBatch(nil, req, &remote.SymbolTable{})})
+	require.NoError(t, err)
+	appendRich(t, l, record.NewStreamEncoder(1), time.Now().UnixMilli())
+	require.Eventually(t, func() bool { return rc.total() >= 2 }, 10*time.Second, 10*time.Millisecond)
+	s.Stop(time.Second)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	require.Empty(t, rc.seriesMeta)
+}

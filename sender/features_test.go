@@ -126,15 +126,11 @@ func TestSampleAgeLimitDropsAndCountsDataTooOldToMatter(t *testing.T) {
 // batch, so the lane merges each series' data across records: nothing but
 // samples used to survive the merge.
 func TestMergedSeriesKeepHistogramsAndExemplars(t *testing.T) {
-	rc := newReceiver(t)
-	l := openLog(t, t.TempDir())
-	defer l.Close()
-	s := startSender(t, l, rwConfig(t, rc.srv.URL, func(cfg *promconfig.RemoteWriteConfig) {
-		cfg.ProtobufMessage = remoteapiMessage("io.prometheus.write.v2.Request")
+	rc, l, s := startRW2(t, func(cfg *promconfig.RemoteWriteConfig) {
 		cfg.SendExemplars = true
 		cfg.SendNativeHistograms = true
 		cfg.QueueConfig.BatchSendDeadline = model.Duration(time.Second)
-	}), Options{})
+	})
 	enc := record.NewStreamEncoder(1)
 	now := time.Now().UnixMilli()
 	for i := int64(0); i < 3; i++ {

@@ -17,13 +17,7 @@ import (
 // or unit, for scraped series and received ones alike, although both
 // carry their help and unit as dictionary ids.
 func TestMetadataSendFalseStripsHelpAndUnitToo(t *testing.T) {
-	rc := newReceiver(t)
-	l := openLog(t, t.TempDir())
-	defer l.Close()
-	s := startSender(t, l, rwConfig(t, rc.srv.URL, func(cfg *promconfig.RemoteWriteConfig) {
-		cfg.ProtobufMessage = remoteapiMessage("io.prometheus.write.v2.Request")
-		cfg.MetadataConfig.Send = false
-	}), Options{})
+	rc, l, s := startRW2(t, func(cfg *promconfig.RemoteWriteConfig) { cfg.MetadataConfig.Send = false })
 	req := &remote.Request{Series: []remote.Series{{Labels: labels.FromStrings("__name__", "recv_total", "job", "edge"),
 		Samples:  []remote.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
 		Metadata: remote.Metadata{Type: remote.MetricTypeCounter, Help: "Received help.", Unit: "bytes"}}}}
@@ -35,4 +29,17 @@ func TestMetadataSendFalseStripsHelpAndUnitToo(t *testing.T) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	require.Empty(t, rc.seriesMeta)
+}
+
+// startRW2 starts a sender of RW2 requests to a new counting receiver,
+// reading a new log; mutate adjusts its configuration.
+func startRW2(t *testing.T, mutate func(*promconfig.RemoteWriteConfig)) (*receiver, *wal.Log, *Sender) {
+	rc := newReceiver(t)
+	l := openLog(t, t.TempDir())
+	t.Cleanup(func() { l.Close() })
+	s := startSender(t, l, rwConfig(t, rc.srv.URL, func(cfg *promconfig.RemoteWriteConfig) {
+		cfg.ProtobufMessage = remoteapiMessage("io.prometheus.write.v2.Request")
+		mutate(cfg)
+	}), Options{})
+	return rc, l, s
 }

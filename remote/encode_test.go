@@ -182,3 +182,27 @@ func TestMessageLengthWrittenAfterTheMessage(t *testing.T) {
 		}
 	}
 }
+
+// The symbol table remembers the last string at each label position; a
+// second request through the same table, whose series differ at the same
+// positions, must still decode to exactly what was encoded.
+func TestSymbolTableMemoAcrossRequests(t *testing.T) {
+	var st SymbolTable
+	mk := func(pairs ...string) *Request {
+		return &Request{Series: []Series{{Labels: labels.FromStrings(pairs...), Samples: []Sample{{Value: 1, Timestamp: 1}}}}}
+	}
+	for _, req := range []*Request{
+		mk("__name__", "a", "job", "x"),
+		mk("__name__", "a", "job", "y"),
+		mk("__name__", "b", "instance", "x", "job", "x"),
+		mk("__name__", "a", "job", "x"),
+	} {
+		got, err := DecodeV2(AppendV2(nil, req, &st), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !labels.Equal(got.Series[0].Labels, req.Series[0].Labels) {
+			t.Fatalf("decoded %v, encoded %v", got.Series[0].Labels, req.Series[0].Labels)
+		}
+	}
+}

@@ -103,8 +103,10 @@ func appendDictRefs(refs []uint32, st *SymbolTable, d *Dict, ids []uint32, m *Me
 func appendLabelRefs(refs []uint32, st *SymbolTable, ls labels.Labels) []uint32 {
 	at := len(refs)
 	refs = append(refs, 0)
+	pos := 0
 	ls.Range(func(l labels.Label) {
-		refs = append(refs, st.Ref(l.Name), st.Ref(l.Value))
+		refs = append(refs, st.refAt(pos, l.Name), st.refAt(pos+1, l.Value))
+		pos += 2
 	})
 	refs[at] = uint32(len(refs) - at - 1)
 	return refs

@@ -21,6 +21,38 @@ type SymbolTable struct {
 	dicts    map[*Dict]*dictMap
 	lastDict *Dict
 	lastMap  *dictMap
+
+	// memo remembers, per position in a label set, the last string
+	// interned there and its index: consecutive series mostly repeat
+	// their label names and many values (job, instance), and comparing
+	// with the previous one is cheaper than hashing.
+	memo []memoEntry
+}
+
+type memoEntry struct {
+	s   string
+	ref uint32
+}
+
+// maxMemo bounds the label positions refAt remembers.
+const maxMemo = 64
+
+// refAt is Ref for the string at position pos of a label set.
+func (t *SymbolTable) refAt(pos int, s string) uint32 {
+	if pos < len(t.memo) {
+		// "" is left to Ref, which also puts it at index 0.
+		if m := &t.memo[pos]; m.s == s && s != "" {
+			return m.ref
+		}
+	}
+	r := t.Ref(s)
+	if pos < maxMemo {
+		if pos >= len(t.memo) {
+			t.memo = append(t.memo, make([]memoEntry, pos+1-len(t.memo))...)
+		}
+		t.memo[pos] = memoEntry{s, r}
+	}
+	return r
 }
 
 // Ref returns the index of s in the table, adding s if it is new.
@@ -63,6 +95,7 @@ func (t *SymbolTable) Reset() {
 	clear(t.symbols)
 	t.symbols = t.symbols[:0]
 	t.refs = t.refs[:0]
+	clear(t.memo) // its indexes belong to the previous request
 	t.gen++
 	if t.gen == 0 { // wrapped: old stamps could look current
 		clear(t.dicts)

@@ -19,6 +19,11 @@ func AppendBatch(dst []byte, req *remote.Request, st *remote.SymbolTable) []byte
 }
 
 func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
+	if out == nil {
+		// Replayed: a batch leaves no state behind, and it was
+		// validated when it was written.
+		return nil
+	}
 	if d.transform == nil {
 		return d.decodeBatchIDs(data, out)
 	}
@@ -26,19 +31,13 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 	if err != nil {
 		return fmt.Errorf("%w: batch: %v", ErrMalformed, err)
 	}
-	if out == nil {
-		return nil
-	}
 	out.Stream = 0
 	// A tenant that cannot be read leaves the data with the default tenant
 	// rather than losing it; the receiver validated it when it wrote it.
 	out.Tenant, _ = BatchTenant(data)
 	for _, s := range req.Series {
-		keep := true
-		if d.transform != nil {
-			s.Labels, keep = d.transform(s.Labels)
-		}
-		if !keep {
+		var keep bool
+		if s.Labels, keep = d.transform(s.Labels); !keep {
 			out.Dropped += len(s.Samples) + len(s.Histograms)
 			continue
 		}
@@ -57,11 +56,6 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 // series do: each string of the batch is interned once, and encoders map
 // ids to symbols without hashing strings.
 func (d *Decoder) decodeBatchIDs(data []byte, out *Batch) error {
-	if out == nil {
-		// Replayed: nothing to keep, and nothing in the dictionary
-		// depends on it. The record was validated when it was written.
-		return nil
-	}
 	from := len(out.Series)
 	var err error
 	out.Series, out.Hashes, err = remote.DecodeV2Dict(data, batchLimits, d.dict, out.Series, out.Hashes)
@@ -82,11 +76,8 @@ func (d *Decoder) decodeBatchIDs(data []byte, out *Batch) error {
 		if !ok || s.Metadata.IsZero() {
 			continue
 		}
-		for j := 0; j+1 < len(s.Refs)-2; j += 2 {
-			if s.Refs[j] == name {
-				d.OnMetadata(d.dict.String(s.Refs[j+1]), s.Metadata)
-				break
-			}
+		if family, found := s.DictValue(name); found {
+			d.OnMetadata(family, s.Metadata)
 		}
 	}
 	return nil

@@ -230,24 +230,14 @@ func refsLimit(maxLabels int) int {
 // labelsFromRefs resolves name/value reference pairs and checks the label
 // set they make.
 func (d *decoder) labelsFromRefs(sb *labels.ScratchBuilder, refs []uint32) (labels.Labels, error) {
-	if len(refs)%2 != 0 {
-		return labels.EmptyLabels(), invalidf("labels_refs has odd length %d", len(refs))
-	}
-	if len(refs)/2 > d.lim.MaxLabels {
-		return labels.EmptyLabels(), tooLargef("%d labels, limit %d", len(refs)/2, d.lim.MaxLabels)
+	if err := d.checkRefCount(refs); err != nil {
+		return labels.EmptyLabels(), err
 	}
 	sb.Reset()
 	prev := ""
 	for i := 0; i < len(refs); i += 2 {
-		name, err := d.symbol(refs, i)
+		name, value, err := d.label(refs, i, prev)
 		if err != nil {
-			return labels.EmptyLabels(), err
-		}
-		value, err := d.symbol(refs, i+1)
-		if err != nil {
-			return labels.EmptyLabels(), err
-		}
-		if err := checkLabel(prev, name, value); err != nil {
 			return labels.EmptyLabels(), err
 		}
 		sb.Add(name, value)
@@ -261,25 +251,15 @@ func (d *decoder) labelsFromRefs(sb *labels.ScratchBuilder, refs []uint32) (labe
 // to the id arena, and the hash of its labels to d.hashes.
 func (d *decoder) dictRefs(s *Series) error {
 	refs := d.refs
-	if len(refs)%2 != 0 {
-		return invalidf("labels_refs has odd length %d", len(refs))
-	}
-	if len(refs)/2 > d.lim.MaxLabels {
-		return tooLargef("%d labels, limit %d", len(refs)/2, d.lim.MaxLabels)
+	if err := d.checkRefCount(refs); err != nil {
+		return err
 	}
 	d.idOffs = append(d.idOffs, len(d.idArena))
 	d.hbuf = d.hbuf[:0]
 	prev := ""
 	for i := 0; i < len(refs); i += 2 {
-		name, err := d.symbol(refs, i)
+		name, value, err := d.label(refs, i, prev)
 		if err != nil {
-			return err
-		}
-		value, err := d.symbol(refs, i+1)
-		if err != nil {
-			return err
-		}
-		if err := checkLabel(prev, name, value); err != nil {
 			return err
 		}
 		prev = name
@@ -292,6 +272,30 @@ func (d *decoder) dictRefs(s *Series) error {
 	s.Metadata.Help, s.Metadata.Unit = d.dict.String(help), d.dict.String(unit)
 	d.hashes = append(d.hashes, xxhash.Sum64(d.hbuf))
 	return nil
+}
+
+// checkRefCount refuses labels_refs that are not name/value pairs or that
+// make more labels than the limit.
+func (d *decoder) checkRefCount(refs []uint32) error {
+	if len(refs)%2 != 0 {
+		return invalidf("labels_refs has odd length %d", len(refs))
+	}
+	if len(refs)/2 > d.lim.MaxLabels {
+		return tooLargef("%d labels, limit %d", len(refs)/2, d.lim.MaxLabels)
+	}
+	return nil
+}
+
+// label resolves the pair refs[i], refs[i+1] and checks it against the
+// previous label's name.
+func (d *decoder) label(refs []uint32, i int, prev string) (name, value string, err error) {
+	if name, err = d.symbol(refs, i); err != nil {
+		return "", "", err
+	}
+	if value, err = d.symbol(refs, i+1); err != nil {
+		return "", "", err
+	}
+	return name, value, checkLabel(prev, name, value)
 }
 
 // appendHashed appends s as labels.Labels holds it, and hashes it, in

@@ -27,6 +27,17 @@ func (s *Series) rangeLabels(f func(name, value string)) {
 	}
 }
 
+// DictValue returns the value of the label whose name has id nameID in the
+// series' dictionary, for a series that carries ids.
+func (s *Series) DictValue(nameID uint32) (string, bool) {
+	for i := 0; i+1 < len(s.Refs)-2; i += 2 {
+		if s.Refs[i] == nameID {
+			return s.Dict.String(s.Refs[i+1]), true
+		}
+	}
+	return "", false
+}
+
 // SameSeries reports whether a and b have the same labels, comparing
 // dictionary ids when both carry ids into the same dictionary.
 func SameSeries(a, b *Series) bool {

@@ -403,12 +403,8 @@ func (t *tenantLookup) value(s *remote.Series, name string) string {
 	if !t.ok {
 		return ""
 	}
-	for i := 0; i+1 < len(s.Refs)-2; i += 2 {
-		if s.Refs[i] == t.id {
-			return s.Dict.String(s.Refs[i+1])
-		}
-	}
-	return ""
+	v, _ := s.DictValue(t.id)
+	return v
 }
 
 // add copies one series into the piece; the batch's memory is reused.

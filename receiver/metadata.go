@@ -61,39 +61,49 @@ var familySuffixes = []string{"_total", "_bucket", "_count", "_sum", "_created",
 // attach gives every series of an RW1 request without metadata the
 // metadata of its family: announced in the request itself, or earlier.
 func (f *families) attach(tenant string, rw *remote.Request) {
-	inRequest := make(map[string]remote.Metadata, len(rw.FamilyMetadata))
-	for _, m := range rw.FamilyMetadata {
-		inRequest[m.MetricFamilyName] = m.Metadata
+	lookup := f.lookup(tenant, rw.FamilyMetadata)
+	for i := range rw.Series {
+		s := &rw.Series[i]
+		if s.Metadata.IsZero() {
+			s.Metadata, _ = lookup(s.Labels.Get("__name__"))
+		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(inRequest) == 0 && len(f.byKey) == 0 {
-		return
+}
+
+// lookup returns the metadata of a series name's family: announced in the
+// request itself (inRequest), or earlier for the tenant. A name is looked
+// up as it is, then without each suffix that extends a family name.
+func (f *families) lookup(tenant string, inRequest []remote.FamilyMetadata) remote.MetadataLookup {
+	var announced map[string]remote.Metadata
+	if len(inRequest) > 0 {
+		announced = make(map[string]remote.Metadata, len(inRequest))
+		for _, m := range inRequest {
+			announced[m.MetricFamilyName] = m.Metadata // the last one counts
+		}
 	}
-	lookup := func(name string) (remote.Metadata, bool) {
-		if m, ok := inRequest[name]; ok {
+	family := func(name string) (remote.Metadata, bool) {
+		if m, ok := announced[name]; ok {
 			return m, true
 		}
 		m, ok := f.byKey[familyKey{tenant, name}]
 		return m, ok
 	}
-	for i := range rw.Series {
-		s := &rw.Series[i]
-		if !s.Metadata.IsZero() {
-			continue
+	return func(name string) (remote.Metadata, bool) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(announced) == 0 && len(f.byKey) == 0 {
+			return remote.Metadata{}, false
 		}
-		name := s.Labels.Get("__name__")
-		if m, ok := lookup(name); ok {
-			s.Metadata = m
-			continue
+		if m, ok := family(name); ok {
+			return m, true
 		}
 		for _, suffix := range familySuffixes {
 			if n := len(name) - len(suffix); n > 0 && name[n:] == suffix {
-				if m, ok := lookup(name[:n]); ok {
-					s.Metadata = m
-					break
+				if m, ok := family(name[:n]); ok {
+					return m, true
 				}
 			}
 		}
+		return remote.Metadata{}, false
 	}
 }

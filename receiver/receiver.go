@@ -158,7 +158,8 @@ func New(opts Options) (*Receiver, error) {
 // buffers is the per-request scratch memory, pooled between requests.
 type buffers struct {
 	body, raw, enc []byte
-	st             remote.SymbolTable
+	st             remote.SymbolTable // pushed expositions
+	tr             remote.Transcoder  // relayed RW1
 }
 
 // reject ends a request with an error status, counting it by reason.

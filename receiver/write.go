@@ -113,6 +113,9 @@ func (r *Receiver) respond(w http.ResponseWriter, msg remote.Message, c remote.C
 // failure it returns the status code, the reason label and the error, and
 // an outcome that says whether the request's record is in the log anyway.
 func (r *Receiver) handleWrite(tenant string, msg remote.Message, b *buffers) (out dedupOutcome, code int, reason string, err error) {
+	if msg == remote.MessageV1 && r.opts.Mode == ModeRelay {
+		return r.relayV1(tenant, b)
+	}
 	var rw *remote.Request
 	if msg == remote.MessageV2 {
 		rw, err = remote.DecodeV2(b.raw, r.opts.Limits)
@@ -128,18 +131,36 @@ func (r *Receiver) handleWrite(tenant string, msg remote.Message, b *buffers) (o
 		r.families.attach(tenant, rw)
 	}
 	out.counts = rw.Count()
-	// An RW2 body that decoded cleanly is stored as received; RW1 is
-	// converted once, here, so the log holds one format.
-	var payload []byte
-	if msg == remote.MessageV2 {
-		b.raw = record.AppendBatchTenant(b.raw, tenant)
-		payload = b.raw
-	} else {
-		b.enc = record.AppendBatch(b.enc[:0], rw, &b.st)
-		b.enc = record.AppendBatchTenant(b.enc, tenant)
-		payload = b.enc
+	// An RW2 body that decoded cleanly is stored as received.
+	b.raw = record.AppendBatchTenant(b.raw, tenant)
+	out.state, out.pos, err = r.store(rw, b.raw, out.counts)
+	return r.stored(out, err)
+}
+
+// relayV1 stores an RW1 request converted to RW2, so the log holds one
+// format: in one pass, with the metadata its families announced.
+func (r *Receiver) relayV1(tenant string, b *buffers) (out dedupOutcome, code int, reason string, err error) {
+	fms := remote.FamilyMetadataV1(b.raw)
+	b.enc, out.counts, err = b.tr.TranscodeV1(b.enc[:0], b.raw, r.opts.Limits, r.families.lookup(tenant, fms))
+	if err != nil {
+		code, reason := decodeStatus(err)
+		return dedupOutcome{}, code, reason, err
 	}
-	out.state, out.pos, err = r.store(rw, payload, out.counts)
+	r.families.learn(tenant, fms)
+	if out.counts == (remote.Counts{}) {
+		// Metadata on its own, remembered for later series, or series
+		// without data: nothing to forward.
+		out.state = dedupStored
+		return out, 0, "", nil
+	}
+	b.enc = record.AppendBatchTenant(b.enc, tenant)
+	out.state, out.pos, err = r.append(b.enc, out.counts)
+	return r.stored(out, err)
+}
+
+// stored completes handleWrite once the request's record is stored, or
+// could not be.
+func (r *Receiver) stored(out dedupOutcome, err error) (dedupOutcome, int, string, error) {
 	if err != nil {
 		r.logger.Error("Could not store received data; the client will retry", "err", err)
 		return out, http.StatusServiceUnavailable, "storage", err
@@ -161,6 +182,11 @@ func (r *Receiver) store(rw *remote.Request, payload []byte, c remote.Counts) (d
 	if len(rw.Series) == 0 {
 		return dedupStored, wal.Pos{}, nil
 	}
+	return r.append(payload, c)
+}
+
+// append writes a batch record and syncs it.
+func (r *Receiver) append(payload []byte, c remote.Counts) (dedupState, wal.Pos, error) {
 	pos, err := r.opts.Log.Append(wal.Entry{Kind: record.KindBatch, Count: uint32(c.Samples + c.Histograms), Data: payload})
 	if err != nil {
 		return dedupFresh, pos, fmt.Errorf("append to log: %w", err)

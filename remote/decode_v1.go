@@ -92,35 +92,10 @@ func (d *decoder) seriesV1(s *Series, b []byte) error {
 			d.sb.Add(name, value)
 			prev = name
 			nLabels++
-		case v1Samples:
-			if err := f.want(protowire.BytesType, "samples"); err != nil {
+		default:
+			if err := d.dataFieldV1(f, mark); err != nil {
 				return err
 			}
-			smp, err := decodeSample(f.b, false)
-			if err != nil {
-				return errAtIndex("sample", len(d.samples)-mark.samples, err)
-			}
-			d.samples = append(d.samples, smp)
-		case v1Exemplars:
-			i := len(d.exemplars) - mark.exemplars
-			if err := f.want(protowire.BytesType, "exemplars"); err != nil {
-				return err
-			}
-			e, err := d.exemplarV1(f.b)
-			if err != nil {
-				return errAtIndex("exemplar", i, err)
-			}
-			d.exemplars = append(d.exemplars, e)
-		case v1Histograms:
-			i := len(d.histograms) - mark.histograms
-			if err := f.want(protowire.BytesType, "histograms"); err != nil {
-				return err
-			}
-			h, err := decodeHistogram(f.b, false)
-			if err != nil {
-				return errAtIndex("histogram", i, err)
-			}
-			d.histograms = append(d.histograms, h)
 		}
 	}
 	if nLabels == 0 {
@@ -131,17 +106,71 @@ func (d *decoder) seriesV1(s *Series, b []byte) error {
 	return nil
 }
 
+// dataFieldV1 reads a field of an RW1 TimeSeries other than its labels:
+// a sample, exemplar or histogram goes to the arenas, where the series'
+// data starts at mark; unknown fields are skipped.
+func (d *decoder) dataFieldV1(f field, mark arenaMark) error {
+	switch f.num {
+	case v1Samples:
+		if err := f.want(protowire.BytesType, "samples"); err != nil {
+			return err
+		}
+		smp, err := decodeSample(f.b, false)
+		if err != nil {
+			return errAtIndex("sample", len(d.samples)-mark.samples, err)
+		}
+		d.samples = append(d.samples, smp)
+	case v1Exemplars:
+		i := len(d.exemplars) - mark.exemplars
+		if err := f.want(protowire.BytesType, "exemplars"); err != nil {
+			return err
+		}
+		e, err := d.exemplarV1(f.b)
+		if err != nil {
+			return errAtIndex("exemplar", i, err)
+		}
+		d.exemplars = append(d.exemplars, e)
+	case v1Histograms:
+		i := len(d.histograms) - mark.histograms
+		if err := f.want(protowire.BytesType, "histograms"); err != nil {
+			return err
+		}
+		h, err := decodeHistogram(f.b, false)
+		if err != nil {
+			return errAtIndex("histogram", i, err)
+		}
+		d.histograms = append(d.histograms, h)
+	}
+	return nil
+}
+
 // decodeLabelV1 decodes a Label message. The strings are for a
 // labels.ScratchBuilder only (see builderString).
 func decodeLabelV1(f field) (name, value string, err error) {
-	if err := f.want(protowire.BytesType, "labels"); err != nil {
+	nb, vb, err := labelBytesV1(f)
+	if err != nil {
 		return "", "", err
+	}
+	if !utf8.Valid(nb) {
+		return "", "", invalidf("label name %s is not valid UTF-8", quote(nb))
+	}
+	if !utf8.Valid(vb) {
+		return "", "", invalidf("label %s: value %s is not valid UTF-8", quote(nb), quote(vb))
+	}
+	return builderString(nb), builderString(vb), nil
+}
+
+// labelBytesV1 returns the name and value of the Label message f, as
+// bytes of the request, unchecked.
+func labelBytesV1(f field) (name, value []byte, err error) {
+	if err := f.want(protowire.BytesType, "labels"); err != nil {
+		return nil, nil, err
 	}
 	nb, vb, ok := splitLabel(f.b)
 	for b := f.b; !ok && len(b) > 0; {
 		g, n, err := nextField(b)
 		if err != nil {
-			return "", "", err
+			return nil, nil, err
 		}
 		b = b[n:]
 		switch g.num {
@@ -153,16 +182,10 @@ func decodeLabelV1(f field) (name, value string, err error) {
 			vb = g.b
 		}
 		if err != nil {
-			return "", "", err
+			return nil, nil, err
 		}
 	}
-	if !utf8.Valid(nb) {
-		return "", "", invalidf("label name %s is not valid UTF-8", quote(nb))
-	}
-	if !utf8.Valid(vb) {
-		return "", "", invalidf("label %s: value %s is not valid UTF-8", quote(nb), quote(vb))
-	}
-	return builderString(nb), builderString(vb), nil
+	return nb, vb, nil
 }
 
 // splitLabel reads a Label message in the form every encoder writes: name

@@ -39,36 +39,47 @@ const maxMemo = 64
 
 // refAt is Ref for the string at position pos of a label set.
 func (t *SymbolTable) refAt(pos int, s string) uint32 {
+	r, _ := t.internAt(pos, s)
+	return r
+}
+
+// internAt is refAt that also reports whether s was new to the table.
+func (t *SymbolTable) internAt(pos int, s string) (ref uint32, added bool) {
 	if pos < len(t.memo) {
-		// "" is left to Ref, which also puts it at index 0.
+		// "" is left to intern, which also puts it at index 0.
 		if m := &t.memo[pos]; m.s == s && s != "" {
-			return m.ref
+			return m.ref, false
 		}
 	}
-	r := t.Ref(s)
+	ref, added = t.intern(s)
 	if pos < maxMemo {
 		if pos >= len(t.memo) {
 			t.memo = append(t.memo, make([]memoEntry, pos+1-len(t.memo))...)
 		}
-		t.memo[pos] = memoEntry{s, r}
+		t.memo[pos] = memoEntry{s, ref}
 	}
-	return r
+	return ref, added
 }
 
 // Ref returns the index of s in the table, adding s if it is new.
 func (t *SymbolTable) Ref(s string) uint32 {
+	r, _ := t.intern(s)
+	return r
+}
+
+func (t *SymbolTable) intern(s string) (ref uint32, added bool) {
 	if s == "" {
 		t.init()
-		return 0
+		return 0, false
 	}
 	if id, ok := t.ids[s]; ok {
-		return id
+		return id, false
 	}
 	t.init()
 	id := uint32(len(t.symbols))
 	t.symbols = append(t.symbols, s)
 	t.ids[s] = id
-	return id
+	return id, true
 }
 
 func (t *SymbolTable) init() {

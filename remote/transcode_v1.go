@@ -1,0 +1,240 @@
+package remote
+
+import (
+	"unicode/utf8"
+	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// MetadataLookup returns the metadata of the metric family a series name
+// belongs to, or false. The name aliases the request being read: a lookup
+// must not keep it.
+type MetadataLookup func(name string) (Metadata, bool)
+
+// Transcoder converts RW1 requests to RW2 in one pass, for a relay that
+// stores RW2: DecodeV1 followed by AppendV2 without the label sets, series
+// and arrays in between. Label strings are interned straight from the
+// request's bytes, and a string already in the table is not checked for
+// UTF-8 again.
+//
+// The zero value is ready to use. A Transcoder keeps its memory between
+// requests and must not be used by two goroutines at once. Between calls
+// its table refers into the last request read, so that buffer may be
+// reused only for the next call.
+type Transcoder struct {
+	st     SymbolTable
+	series []byte // the TimeSeries messages, written after the symbols
+	refs   []uint32
+	exRefs []uint32
+	// d collects the current series' samples, histograms and exemplars
+	// in its arenas, and holds the limits.
+	d     decoder
+	ready bool // d is initialised
+
+	// The last family looked up and its answer: consecutive series
+	// mostly belong to the same family.
+	lastName string
+	lastMeta Metadata
+	lastOK   bool
+}
+
+// TranscodeV1 appends the RW1 prometheus.WriteRequest in buf to dst as an
+// RW2 io.prometheus.write.v2.Request and returns the extended buffer and
+// what the request carries.
+//
+// It accepts exactly what DecodeV1 accepts, and refuses the rest with
+// DecodeV1's error. The RW2 request is the one AppendV2 writes for
+// DecodeV1's result, with two differences:
+//   - each series' metadata is lookup's answer for its __name__ (nil
+//     looks up nothing), as RW1 series carry none of their own;
+//   - a series with both float samples and histograms, which RW1 allows
+//     and RW2 does not, becomes two TimeSeries with the same labels: the
+//     samples with the exemplars, then the histograms.
+//
+// The request's own metadata entries are checked but not used:
+// FamilyMetadataV1 reads them, for lookup to answer from.
+func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLookup) ([]byte, Counts, error) {
+	lim = lim.resolve()
+	inv := count(buf, layoutV1)
+	if err := inv.check(lim); err != nil {
+		return dst, Counts{}, err
+	}
+	t.st.Reset()
+	t.st.init()
+	t.series = t.series[:0]
+	t.lastName, t.lastOK = "", false
+	if !t.ready {
+		t.d, t.ready = *newDecoder(lim, inventory{}), true
+	}
+	t.d.lim = lim
+	var c Counts
+	series, metadata := 0, 0
+	for b := buf; len(b) > 0; {
+		f, n, err := nextField(b)
+		if err != nil {
+			return dst, Counts{}, errAtIndex("byte", len(buf)-len(b), err)
+		}
+		b = b[n:]
+		switch f.num {
+		case v1Timeseries:
+			if err := f.want(protowire.BytesType, "timeseries"); err != nil {
+				return dst, Counts{}, errAtIndex("series", series, err)
+			}
+			if err := t.seriesV1(f.b, lookup, &c); err != nil {
+				return dst, Counts{}, errAtIndex("series", series, err)
+			}
+			series++
+		case v1Metadata:
+			if err := f.want(protowire.BytesType, "metadata"); err != nil {
+				return dst, Counts{}, errAtIndex("metadata", metadata, err)
+			}
+			if _, err := decodeMetadataV1(f.b); err != nil {
+				return dst, Counts{}, errAtIndex("metadata", metadata, err)
+			}
+			metadata++
+		}
+	}
+	for _, sym := range t.st.symbols {
+		dst = appendTag(dst, v2Symbols, protowire.BytesType)
+		dst = appendUvarint(dst, uint64(len(sym)))
+		dst = append(dst, sym...)
+	}
+	return append(dst, t.series...), c, nil
+}
+
+// FamilyMetadataV1 returns the metadata entries of an RW1 request, for a
+// MetadataLookup. It skips what it cannot read: TranscodeV1 refuses such
+// a request.
+func FamilyMetadataV1(buf []byte) []FamilyMetadata {
+	var out []FamilyMetadata
+	for len(buf) > 0 {
+		num, typ, v, n := skipField(buf)
+		if n < 0 {
+			break
+		}
+		buf = buf[n:]
+		if num != v1Metadata || typ != protowire.BytesType {
+			continue
+		}
+		if m, err := decodeMetadataV1(v); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// seriesV1 reads one RW1 TimeSeries, checking it as DecodeV1's seriesV1
+// does, and writes it to t.series.
+func (t *Transcoder) seriesV1(b []byte, lookup MetadataLookup, c *Counts) error {
+	t.refs = t.refs[:0]
+	d := &t.d
+	d.samples, d.histograms, d.exemplars = d.samples[:0], d.histograms[:0], d.exemplars[:0]
+	nLabels := 0
+	prev, name := "", ""
+	for len(b) > 0 {
+		f, n, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+		switch f.num {
+		case v1Labels:
+			if nLabels == t.d.lim.MaxLabels {
+				return tooLargef("more than %d labels", t.d.lim.MaxLabels)
+			}
+			ln, lv, err := t.label(f, 2*nLabels)
+			if err == nil {
+				err = checkLabel(prev, ln, lv)
+			}
+			if err != nil {
+				return errAtIndex("label", nLabels, err)
+			}
+			if ln == metricName {
+				name = lv
+			}
+			prev = ln
+			nLabels++
+		default:
+			if err := t.d.dataFieldV1(f, arenaMark{}); err != nil {
+				return err
+			}
+		}
+	}
+	if nLabels == 0 {
+		return invalidf("no labels")
+	}
+	c.Samples += len(d.samples)
+	c.Histograms += len(d.histograms)
+	c.Exemplars += len(d.exemplars)
+	t.writeSeries(t.metadata(name, lookup))
+	return nil
+}
+
+// metricName is the label that names a series' family.
+const metricName = "__name__"
+
+// label reads the Label message f, interns its strings at label-set
+// position pos and checks the UTF-8 of those new to the table. The
+// strings alias the request.
+func (t *Transcoder) label(f field, pos int) (name, value string, err error) {
+	nb, vb, err := labelBytesV1(f)
+	if err != nil {
+		return "", "", err
+	}
+	name, value = aliasString(nb), aliasString(vb)
+	nr, newName := t.st.internAt(pos, name)
+	if newName && !utf8.ValidString(name) {
+		return "", "", invalidf("label name %s is not valid UTF-8", quote(nb))
+	}
+	vr, newValue := t.st.internAt(pos+1, value)
+	if newValue && !utf8.ValidString(value) {
+		return "", "", invalidf("label %s: value %s is not valid UTF-8", quote(nb), quote(vb))
+	}
+	t.refs = append(t.refs, nr, vr)
+	return name, value, nil
+}
+
+// aliasString returns b as a string without copying it.
+func aliasString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// metadata returns the metadata of the family name, asking lookup once
+// per run of series of one family.
+func (t *Transcoder) metadata(name string, lookup MetadataLookup) Metadata {
+	if lookup == nil || name == "" {
+		return Metadata{}
+	}
+	if !t.lastOK || name != t.lastName {
+		t.lastName = name
+		t.lastMeta, _ = lookup(name)
+		t.lastOK = true
+	}
+	return t.lastMeta
+}
+
+// writeSeries writes the current series as one TimeSeries, or as two when
+// it has both samples and histograms.
+func (t *Transcoder) writeSeries(m Metadata) {
+	sr := seriesRefs{labels: t.refs, help: t.st.Ref(m.Help), unit: t.st.Ref(m.Unit)}
+	t.exRefs = t.exRefs[:0]
+	d := &t.d
+	for i := range d.exemplars {
+		t.exRefs = appendLabelRefs(t.exRefs, &t.st, d.exemplars[i].Labels)
+	}
+	sr.exemplars = t.exRefs
+	s := Series{Samples: d.samples, Histograms: d.histograms, Exemplars: d.exemplars, Metadata: m}
+	if len(s.Samples) > 0 && len(s.Histograms) > 0 {
+		first := s
+		first.Histograms = nil
+		t.appendSeries(&first, &sr)
+		s.Samples, s.Exemplars, sr.exemplars = nil, nil, nil
+	}
+	t.appendSeries(&s, &sr)
+}
+
+func (t *Transcoder) appendSeries(s *Series, sr *seriesRefs) {
+	var at int
+	t.series, at = beginMessage(t.series, v2Timeseries)
+	t.series = appendSeriesV2(t.series, s, sr)
+	t.series = endMessage(t.series, at)
+}

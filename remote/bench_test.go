@@ -87,6 +87,43 @@ func BenchmarkDecodeV1(b *testing.B) {
 	reportPerSample(b)
 }
 
+// BenchmarkTranscodeV1 is a relay's RW1 path, against
+// BenchmarkDecodeThenAppendV2, the two steps it replaces.
+func BenchmarkTranscodeV1(b *testing.B) {
+	buf := AppendV1(nil, nodeExporterRequest(benchSeries))
+	meta := func(string) (Metadata, bool) { return Metadata{Type: MetricTypeCounter, Help: "A counter."}, true }
+	var tr Transcoder
+	var out []byte
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if out, _, err = tr.TranscodeV1(out[:0], buf, Limits{}, meta); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPerSample(b)
+}
+
+func BenchmarkDecodeThenAppendV2(b *testing.B) {
+	buf := AppendV1(nil, nodeExporterRequest(benchSeries))
+	var st SymbolTable
+	var out []byte
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		req, err := DecodeV1(buf, Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range req.Series {
+			req.Series[i].Metadata = Metadata{Type: MetricTypeCounter, Help: "A counter."}
+		}
+		out = AppendV2(out[:0], req, &st)
+	}
+	reportPerSample(b)
+}
+
 func BenchmarkDecodeV2(b *testing.B) {
 	buf := AppendV2(nil, nodeExporterRequest(benchSeries), nil)
 	b.SetBytes(int64(len(buf)))

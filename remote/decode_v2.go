@@ -53,7 +53,10 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64)
 	}
 	d := newDecoder(lim, inv)
 	var err error
-	if d.symbols, err = readSymbols(buf, inv); err != nil {
+	// With a dict, what the series keep of a symbol is the dict's copy:
+	// the symbols may alias buf, unless exemplar labels would too.
+	alias := dict != nil && builderCopiesStrings
+	if d.symbols, err = readSymbols(buf, inv, alias); err != nil {
 		return hashes, err
 	}
 	if dict != nil {
@@ -100,14 +103,17 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64)
 }
 
 // readSymbols collects the symbols of the request into one string and
-// returns them as sub-strings of it.
-func readSymbols(buf []byte, inv inventory) ([]string, error) {
+// returns them as sub-strings of it, or, with alias, as strings that alias
+// buf.
+func readSymbols(buf []byte, inv inventory, alias bool) ([]string, error) {
 	var (
 		arena   strings.Builder
 		symbols []string
 	)
 	if inv.symbols > 0 {
-		arena.Grow(inv.symbolBytes)
+		if !alias {
+			arena.Grow(inv.symbolBytes)
+		}
 		symbols = make([]string, 0, inv.symbols)
 	}
 	for b := buf; len(b) > 0; {
@@ -131,6 +137,10 @@ func readSymbols(buf []byte, inv inventory) ([]string, error) {
 		}
 		if len(f.b) > maxLabelBytes {
 			return nil, tooLargef("symbols[%d] has %d bytes, limit %d", i, len(f.b), maxLabelBytes)
+		}
+		if alias {
+			symbols = append(symbols, aliasString(f.b))
+			continue
 		}
 		start := arena.Len()
 		arena.Write(f.b)

@@ -69,3 +69,27 @@ func TestDictIsSafeForOneWriterAndConcurrentReaders(t *testing.T) {
 	require.Equal(t, 3*dictChunk, d.Len())
 	require.Equal(t, uint32(5), d.Intern("s5"), "interning is idempotent")
 }
+
+// DecodeV2Dict reads symbols in place; nothing it returns may still point
+// into the buffer, which the log reader reuses for the next record.
+func TestDecodeV2DictKeepsNothingOfTheBuffer(t *testing.T) {
+	req := richRequest()
+	buf := AppendV2(nil, req, nil)
+	want, err := DecodeV2(buf, Limits{})
+	require.NoError(t, err)
+	d := NewDict()
+	series, _, err := DecodeV2Dict(buf, Limits{}, d, nil, nil)
+	require.NoError(t, err)
+	for i := range buf {
+		buf[i] = 'X'
+	}
+	require.Len(t, series, len(want.Series))
+	for i := range series {
+		require.Equal(t, want.Series[i].Labels.String(), series[i].LabelSet().String())
+		require.Equal(t, want.Series[i].Metadata, series[i].Metadata)
+		require.Equal(t, len(want.Series[i].Exemplars), len(series[i].Exemplars))
+		for j := range series[i].Exemplars {
+			require.Equal(t, want.Series[i].Exemplars[j].Labels.String(), series[i].Exemplars[j].Labels.String())
+		}
+	}
+}

@@ -51,7 +51,9 @@
 //	8      8    append time, Unix milliseconds
 //	16     4    count: samples carried by the record
 //	20     1    kind: 1..254 belong to the codec; 255 is the seal trailer
-//	21     1    flags: bit 0 = payload is zstd-compressed
+//	21     1    flags: bit 0 = payload is a zstd frame; bit 1 = payload is
+//	            an s2 block (Entry.Fast); at most one of the two is set,
+//	            and other bits are zero
 //	22     2    reserved, zero
 //	24     N    payload
 //

@@ -16,7 +16,8 @@ const (
 	trailerPayload  = 40
 	trailerSize     = frameHeaderSize + trailerPayload
 	flagZstd        = 1 << 0
-	knownFrameFlags = flagZstd
+	flagS2          = 1 << 1
+	knownFrameFlags = flagZstd | flagS2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

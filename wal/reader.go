@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/ferrymetrics/ferry/wal/vfs"
 )
@@ -168,10 +171,20 @@ func (r *Reader) openSegment(s *segment) error {
 
 func (r *Reader) decode(frame []byte, h frameHeader) ([]byte, error) {
 	p := frame[frameHeaderSize:]
-	if h.flags&flagZstd == 0 {
+	var (
+		out []byte
+		err error
+	)
+	switch h.flags & (flagZstd | flagS2) {
+	case 0:
 		return p, nil
+	case flagZstd:
+		out, err = r.l.zdec.DecodeAll(p, r.payload[:0])
+	case flagS2:
+		out, err = decodeS2(p, r.payload)
+	default:
+		err = errors.New("payload flagged as both zstd and s2")
 	}
-	out, err := r.l.zdec.DecodeAll(p, r.payload[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -231,4 +244,17 @@ func (l *Log) noteCorrupt(p Pos) {
 		l.m.corrupt.Inc()
 		l.log.Warn("Skipping corrupt log record", "segment", p.Segment, "offset", p.Offset)
 	}
+}
+
+// decodeS2 decodes an s2 block into buf's memory, refusing one that claims
+// more than MaxRecordSize bytes before allocating for it.
+func decodeS2(p, buf []byte) ([]byte, error) {
+	n, err := s2.DecodedLen(p)
+	if err != nil {
+		return nil, err
+	}
+	if n > MaxRecordSize {
+		return nil, fmt.Errorf("s2 payload claims %d bytes, more than the %d byte limit", n, MaxRecordSize)
+	}
+	return s2.Decode(slices.Grow(buf[:0], n)[:n], p)
 }

@@ -46,7 +46,11 @@ type Batch struct {
 	// and for data received without one).
 	Tenant string
 
+	// The series' samples (and a received batch's histograms, exemplars
+	// and dictionary ids) live in this memory, which the next record
+	// decoded into b reuses: a Batch's contents last until then.
 	samples []remote.Sample
+	scratch remote.DictScratch
 }
 
 // Reset empties b, keeping its memory.

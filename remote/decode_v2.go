@@ -19,7 +19,7 @@ import (
 // alias buf: all symbols are copied once into a single string.
 func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 	req := &Request{}
-	_, err := decodeV2(buf, lim, nil, req, nil)
+	_, err := decodeV2(buf, lim, nil, req, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -33,9 +33,13 @@ func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 // hash is the value labels.Labels.Hash returns for the series' labels.
 // Metadata strings are the dictionary's. Only the goroutine that interns
 // into dict may call it. On error, series and hashes come back as given.
-func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []uint64) ([]Series, []uint64, error) {
+//
+// With a scratch, the series' samples, histograms, exemplars and ids live
+// in its memory, valid until the scratch is used again; without, in memory
+// of their own.
+func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []uint64, scratch *DictScratch) ([]Series, []uint64, error) {
 	req := &Request{Series: series}
-	h, err := decodeV2(buf, lim, dict, req, hashes)
+	h, err := decodeV2(buf, lim, dict, req, hashes, scratch)
 	if err != nil {
 		clear(req.Series[len(series):])
 		return series, hashes, err
@@ -43,15 +47,47 @@ func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []
 	return req.Series, h, nil
 }
 
+// DictScratch is memory DecodeV2Dict reuses from one call to the next.
+// The zero value is ready to use.
+type DictScratch struct {
+	samples      []Sample
+	histograms   []Histogram
+	exemplars    []Exemplar
+	ids, idArena []uint32
+	idOffs       []int
+}
+
+// reuse returns s emptied, with room for n elements. The old elements are
+// cleared first, so that what they point to does not stay reachable.
+func reuse[T any](s []T, n int) []T {
+	clear(s)
+	return slices.Grow(s[:0], n)
+}
+
 // decodeV2 appends the series of buf to req.Series and, with a dict,
 // their hashes to hashes.
-func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64) ([]uint64, error) {
+func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64, scratch *DictScratch) ([]uint64, error) {
 	lim = lim.resolve()
 	inv := count(buf, layoutV2)
 	if err := inv.check(lim); err != nil {
 		return hashes, err
 	}
-	d := newDecoder(lim, inv)
+	var d *decoder
+	if scratch != nil {
+		d = newDecoder(lim, inventory{})
+		d.samples = slices.Grow(scratch.samples[:0], inv.samples)
+		d.histograms = reuse(scratch.histograms, inv.histograms)
+		d.exemplars = reuse(scratch.exemplars, inv.exemplars)
+		d.ids = scratch.ids[:0]
+		d.idArena = scratch.idArena[:0]
+		d.idOffs = scratch.idOffs[:0]
+		defer func() {
+			scratch.samples, scratch.histograms, scratch.exemplars = d.samples, d.histograms, d.exemplars
+			scratch.ids, scratch.idArena, scratch.idOffs = d.ids, d.idArena, d.idOffs
+		}()
+	} else {
+		d = newDecoder(lim, inv)
+	}
 	var err error
 	// With a dict, what the series keep of a symbol is the dict's copy:
 	// the symbols may alias buf, unless exemplar labels would too.
@@ -61,15 +97,15 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64)
 	}
 	if dict != nil {
 		d.dict = dict
-		d.ids = make([]uint32, len(d.symbols))
-		for i, sym := range d.symbols {
-			d.ids[i] = dict.Intern(sym)
+		d.ids = slices.Grow(d.ids[:0], len(d.symbols))
+		for _, sym := range d.symbols {
+			d.ids = append(d.ids, dict.Intern(sym))
 		}
 		d.hashes = hashes
-		d.idOffs = make([]int, 0, inv.series+1)
+		d.idOffs = slices.Grow(d.idOffs[:0], inv.series+1)
 		// Each reference takes a byte at least; a few more for unpacked
 		// ones. Two more ids per series: help and unit.
-		d.idArena = make([]uint32, 0, inv.refBytes+2*inv.series)
+		d.idArena = slices.Grow(d.idArena[:0], inv.refBytes+2*inv.series)
 	}
 	first := len(req.Series)
 	req.Series = slices.Grow(req.Series, inv.series)

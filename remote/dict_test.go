@@ -78,7 +78,7 @@ func TestDecodeV2DictKeepsNothingOfTheBuffer(t *testing.T) {
 	want, err := DecodeV2(buf, Limits{})
 	require.NoError(t, err)
 	d := NewDict()
-	series, _, err := DecodeV2Dict(buf, Limits{}, d, nil, nil)
+	series, _, err := DecodeV2Dict(buf, Limits{}, d, nil, nil, nil)
 	require.NoError(t, err)
 	for i := range buf {
 		buf[i] = 'X'

@@ -60,10 +60,13 @@ func FuzzDecodeV2(f *testing.F) {
 	for _, r := range fuzzSeeds() {
 		f.Add(AppendV2(nil, r, nil))
 	}
-	var st SymbolTable
+	var (
+		st      SymbolTable
+		scratch DictScratch
+	)
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		req, err := DecodeV2(buf, fuzzLimits)
-		requireSameWithDict(t, buf, req, err)
+		requireSameWithDict(t, buf, req, err, &scratch)
 		if err != nil {
 			requireErrorClass(t, err)
 			return
@@ -126,13 +129,15 @@ func FuzzDecompress(f *testing.F) {
 // requireSameWithDict checks that DecodeV2Dict accepts exactly what DecodeV2
 // accepts (req, err) and yields the same series, with labels resolved
 // through the dictionary and hashes equal to the labels' Hash.
-func requireSameWithDict(t *testing.T, buf []byte, req *Request, err error) {
+//
+// scratch carries the memory of earlier inputs, which must not show.
+func requireSameWithDict(t *testing.T, buf []byte, req *Request, err error, scratch *DictScratch) {
 	t.Helper()
 	d := NewDict()
 	d.Intern("already here") // ids need not start at 0
 	// Appended after what the slices hold already.
 	before := []Series{{Samples: []Sample{{Value: 1}}}}
-	series, hashes, derr := DecodeV2Dict(buf, fuzzLimits, d, before, []uint64{7})
+	series, hashes, derr := DecodeV2Dict(buf, fuzzLimits, d, before, []uint64{7}, scratch)
 	if (err == nil) != (derr == nil) {
 		t.Fatalf("DecodeV2: %v, DecodeV2Dict: %v", err, derr)
 	}

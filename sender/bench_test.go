@@ -131,7 +131,7 @@ func BenchmarkPieceIntoBatch(b *testing.B) {
 					p := newPiece(0, "")
 					p.slots = append(p.slots, c.slots(t)...)
 					for i := t * 1000; i < (t+1)*1000; i++ {
-						p.add(&req.Series[i], hashes[i])
+						p.add(&req.Series[i], hashes[i], false)
 					}
 					l.add(p)
 				}
@@ -204,7 +204,7 @@ func BenchmarkInterleavedRequest(b *testing.B) {
 					for t := range 10 {
 						p := newPiece(0, "")
 						for i := t * 1000; i < (t+1)*1000; i++ {
-							p.add(&req.Series[i], req.Series[i].Labels.Hash())
+							p.add(&req.Series[i], req.Series[i].Labels.Hash(), false)
 						}
 						l.add(p)
 					}

@@ -15,7 +15,7 @@ func pieceOf(ts int64, names ...string) *piece {
 	p := newPiece(0, "")
 	for _, n := range names {
 		s := remote.Series{Labels: labels.FromStrings("__name__", n), Samples: []remote.Sample{{Value: float64(ts), Timestamp: ts}}}
-		p.add(&s, s.Labels.Hash())
+		p.add(&s, s.Labels.Hash(), false)
 	}
 	return p
 }

@@ -18,6 +18,7 @@ type piece struct {
 	series  []remote.Series
 	hashes  []uint64
 	samples []remote.Sample // arena of the series' samples
+	refs    []uint32        // arena of a received batch's dictionary ids
 	n       int
 }
 
@@ -36,7 +37,7 @@ func newPiece(lane int, tenant string) *piece {
 func (p *piece) recycle() {
 	clear(p.series) // drop references to labels and dictionaries
 	p.f, p.tenant, p.n = nil, "", 0
-	p.slots, p.series, p.hashes, p.samples = p.slots[:0], p.series[:0], p.hashes[:0], p.samples[:0]
+	p.slots, p.series, p.hashes, p.samples, p.refs = p.slots[:0], p.series[:0], p.hashes[:0], p.samples[:0], p.refs[:0]
 	piecePool.Put(p)
 }
 

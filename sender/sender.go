@@ -379,7 +379,7 @@ func (s *Sender) split(b *record.Batch) []*piece {
 		if b.Stream == 0 {
 			cur.slots = append(cur.slots, uint16(slot))
 		}
-		cur.add(ser, b.Hashes[i])
+		cur.add(ser, b.Hashes[i], b.Stream == 0)
 	}
 	return pieces
 }
@@ -409,12 +409,19 @@ func (t *tenantLookup) value(s *remote.Series, name string) string {
 
 // add copies one series into the piece; the batch's memory is reused.
 // Samples go to the piece's arena, capped so that a lane appending to a
-// series it merges never writes into a neighbour's samples.
-func (p *piece) add(s *remote.Series, h uint64) {
+// series it merges never writes into a neighbour's samples. The ids of a
+// received batch's series live in the batch too (copyRefs); a stream's
+// live with the decoder's stream state, which keeps them.
+func (p *piece) add(s *remote.Series, h uint64, copyRefs bool) {
 	c := *s
 	from := len(p.samples)
 	p.samples = append(p.samples, s.Samples...)
 	c.Samples = p.samples[from:len(p.samples):len(p.samples)]
+	if copyRefs && s.Refs != nil {
+		from := len(p.refs)
+		p.refs = append(p.refs, s.Refs...)
+		c.Refs = p.refs[from:len(p.refs):len(p.refs)]
+	}
 	c.Histograms = append([]remote.Histogram(nil), s.Histograms...)
 	c.Exemplars = append([]remote.Exemplar(nil), s.Exemplars...)
 	p.series = append(p.series, c)

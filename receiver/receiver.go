@@ -160,6 +160,7 @@ type buffers struct {
 	body, raw, enc []byte
 	st             remote.SymbolTable // pushed expositions
 	tr             remote.Transcoder  // relayed RW1
+	check          remote.DictScratch // relayed RW2
 }
 
 // reject ends a request with an error status, counting it by reason.

@@ -109,12 +109,16 @@ func (r *Receiver) respond(w http.ResponseWriter, msg remote.Message, c remote.C
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleWrite decodes the decompressed request in b.raw and stores it. On
-// failure it returns the status code, the reason label and the error, and
-// an outcome that says whether the request's record is in the log anyway.
+// handleWrite checks the decompressed request in b.raw and stores it: in
+// the log in relay mode, in the inspection table otherwise. On failure it
+// returns the status code, the reason label and the error, and an outcome
+// that says whether the request's record is in the log anyway.
 func (r *Receiver) handleWrite(tenant string, msg remote.Message, b *buffers) (out dedupOutcome, code int, reason string, err error) {
-	if msg == remote.MessageV1 && r.opts.Mode == ModeRelay {
+	switch {
+	case r.opts.Mode == ModeRelay && msg == remote.MessageV1:
 		return r.relayV1(tenant, b)
+	case r.opts.Mode == ModeRelay:
+		return r.relayV2(tenant, b)
 	}
 	var rw *remote.Request
 	if msg == remote.MessageV2 {
@@ -130,11 +134,17 @@ func (r *Receiver) handleWrite(tenant string, msg remote.Message, b *buffers) (o
 		r.families.learn(tenant, rw.FamilyMetadata)
 		r.families.attach(tenant, rw)
 	}
-	out.counts = rw.Count()
-	// An RW2 body that decoded cleanly is stored as received.
-	b.raw = record.AppendBatchTenant(b.raw, tenant)
-	out.state, out.pos, err = r.store(rw, b.raw, out.counts)
-	return r.stored(out, err)
+	r.Inspect.Update(rw)
+	return dedupOutcome{state: dedupStored, counts: rw.Count()}, 0, "", nil
+}
+
+// relayV2 stores an RW2 request as it came, once checked.
+func (r *Receiver) relayV2(tenant string, b *buffers) (out dedupOutcome, code int, reason string, err error) {
+	if out.counts, err = remote.CheckV2(b.raw, r.opts.Limits, &b.check); err != nil {
+		code, reason := decodeStatus(err)
+		return dedupOutcome{}, code, reason, err
+	}
+	return r.relay(tenant, record.AppendBatchTenant(b.raw, tenant), out)
 }
 
 // relayV1 stores an RW1 request converted to RW2, so the log holds one
@@ -147,14 +157,20 @@ func (r *Receiver) relayV1(tenant string, b *buffers) (out dedupOutcome, code in
 		return dedupOutcome{}, code, reason, err
 	}
 	r.families.learn(tenant, fms)
+	return r.relay(tenant, record.AppendBatchTenant(b.enc, tenant), out)
+}
+
+// relay appends a checked request's record, ending in its tenant, and
+// syncs it. A request without samples, histograms or exemplars (RW1
+// metadata on its own, remembered for later series, or series without
+// data) leaves no record: there is nothing to forward.
+func (r *Receiver) relay(tenant string, payload []byte, out dedupOutcome) (dedupOutcome, int, string, error) {
 	if out.counts == (remote.Counts{}) {
-		// Metadata on its own, remembered for later series, or series
-		// without data: nothing to forward.
 		out.state = dedupStored
 		return out, 0, "", nil
 	}
-	b.enc = record.AppendBatchTenant(b.enc, tenant)
-	out.state, out.pos, err = r.append(b.enc, out.counts)
+	var err error
+	out.state, out.pos, err = r.append(payload, out.counts)
 	return r.stored(out, err)
 }
 

@@ -87,6 +87,20 @@ func BenchmarkDecodeV1(b *testing.B) {
 	reportPerSample(b)
 }
 
+// BenchmarkCheckV2 is a relay's RW2 path, against BenchmarkDecodeV2.
+func BenchmarkCheckV2(b *testing.B) {
+	buf := AppendV2(nil, nodeExporterRequest(benchSeries), nil)
+	var scratch DictScratch
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CheckV2(buf, Limits{}, &scratch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPerSample(b)
+}
+
 // BenchmarkTranscodeV1 is a relay's RW1 path, against
 // BenchmarkDecodeThenAppendV2, the two steps it replaces.
 func BenchmarkTranscodeV1(b *testing.B) {

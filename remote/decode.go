@@ -136,6 +136,8 @@ type decoder struct {
 	// Builders for series labels and for exemplar labels, which may be
 	// read while a series' labels are still being collected.
 	sb, exSB labels.ScratchBuilder
+	// checkOnly: RW2 label sets are checked but not built (CheckV2).
+	checkOnly bool
 	// RW2: the request's symbols and scratch space for references.
 	symbols      []string
 	refs, exRefs []uint32

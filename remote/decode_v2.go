@@ -19,7 +19,7 @@ import (
 // alias buf: all symbols are copied once into a single string.
 func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 	req := &Request{}
-	_, err := decodeV2(buf, lim, nil, req, nil, nil)
+	_, err := decodeV2(buf, lim, nil, req, nil, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 // of their own.
 func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []uint64, scratch *DictScratch) ([]Series, []uint64, error) {
 	req := &Request{Series: series}
-	h, err := decodeV2(buf, lim, dict, req, hashes, scratch)
+	h, err := decodeV2(buf, lim, dict, req, hashes, scratch, false)
 	if err != nil {
 		clear(req.Series[len(series):])
 		return series, hashes, err
@@ -47,9 +47,27 @@ func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []
 	return req.Series, h, nil
 }
 
-// DictScratch is memory DecodeV2Dict reuses from one call to the next.
-// The zero value is ready to use.
+// CheckV2 checks an RW2 request as DecodeV2 does, refusing exactly what
+// it refuses with the same errors, and counts what it carries, without
+// building label sets: a relay that stores the request as it came needs
+// no more. It keeps nothing of buf; scratch is memory reused from call to
+// call.
+func CheckV2(buf []byte, lim Limits, scratch *DictScratch) (Counts, error) {
+	req := &Request{Series: scratch.series[:0]}
+	_, err := decodeV2(buf, lim, nil, req, nil, scratch, true)
+	c := req.Count()
+	clear(req.Series)
+	scratch.series = req.Series[:0]
+	if err != nil {
+		return Counts{}, err
+	}
+	return c, nil
+}
+
+// DictScratch is memory DecodeV2Dict and CheckV2 reuse from one call to
+// the next. The zero value is ready to use.
 type DictScratch struct {
+	series       []Series // CheckV2's
 	samples      []Sample
 	histograms   []Histogram
 	exemplars    []Exemplar
@@ -66,7 +84,9 @@ func reuse[T any](s []T, n int) []T {
 
 // decodeV2 appends the series of buf to req.Series and, with a dict,
 // their hashes to hashes.
-func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64, scratch *DictScratch) ([]uint64, error) {
+//
+// With check, which needs a scratch, the series get no labels: CheckV2.
+func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64, scratch *DictScratch, check bool) ([]uint64, error) {
 	lim = lim.resolve()
 	inv := count(buf, layoutV2)
 	if err := inv.check(lim); err != nil {
@@ -75,6 +95,7 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 	var d *decoder
 	if scratch != nil {
 		d = newDecoder(lim, inventory{})
+		d.checkOnly = check
 		d.samples = slices.Grow(scratch.samples[:0], inv.samples)
 		d.histograms = reuse(scratch.histograms, inv.histograms)
 		d.exemplars = reuse(scratch.exemplars, inv.exemplars)
@@ -90,8 +111,9 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 	}
 	var err error
 	// With a dict, what the series keep of a symbol is the dict's copy:
-	// the symbols may alias buf, unless exemplar labels would too.
-	alias := dict != nil && builderCopiesStrings
+	// the symbols may alias buf, unless exemplar labels would too. A
+	// check keeps nothing.
+	alias := dict != nil && builderCopiesStrings || check
 	if d.symbols, err = readSymbols(buf, inv, alias); err != nil {
 		return hashes, err
 	}
@@ -251,7 +273,7 @@ func (d *decoder) seriesV2(s *Series, b []byte) error {
 			return err
 		}
 	} else {
-		ls, err := d.labelsFromRefs(&d.sb, d.refs)
+		ls, err := d.labelsFromRefs(d.builder(&d.sb), d.refs)
 		if err != nil {
 			return err
 		}
@@ -274,22 +296,37 @@ func refsLimit(maxLabels int) int {
 }
 
 // labelsFromRefs resolves name/value reference pairs and checks the label
-// set they make.
+// set they make. With a nil sb it only checks.
 func (d *decoder) labelsFromRefs(sb *labels.ScratchBuilder, refs []uint32) (labels.Labels, error) {
 	if err := d.checkRefCount(refs); err != nil {
 		return labels.EmptyLabels(), err
 	}
-	sb.Reset()
+	if sb != nil {
+		sb.Reset()
+	}
 	prev := ""
 	for i := 0; i < len(refs); i += 2 {
 		name, value, err := d.label(refs, i, prev)
 		if err != nil {
 			return labels.EmptyLabels(), err
 		}
-		sb.Add(name, value)
+		if sb != nil {
+			sb.Add(name, value)
+		}
 		prev = name
 	}
+	if sb == nil {
+		return labels.EmptyLabels(), nil
+	}
 	return sb.Labels(), nil
+}
+
+// builder returns sb, or nil when the decoder only checks.
+func (d *decoder) builder(sb *labels.ScratchBuilder) *labels.ScratchBuilder {
+	if d.checkOnly {
+		return nil
+	}
+	return sb
 }
 
 // dictRefs checks the current series' label references as labelsFromRefs
@@ -402,7 +439,7 @@ func (d *decoder) exemplarV2(b []byte) (Exemplar, error) {
 	}
 	e.Labels = labels.EmptyLabels()
 	if len(d.exRefs) > 0 {
-		ls, err := d.labelsFromRefs(&d.exSB, d.exRefs)
+		ls, err := d.labelsFromRefs(d.builder(&d.exSB), d.exRefs)
 		if err != nil {
 			return e, err
 		}

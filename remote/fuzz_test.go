@@ -61,12 +61,13 @@ func FuzzDecodeV2(f *testing.F) {
 		f.Add(AppendV2(nil, r, nil))
 	}
 	var (
-		st      SymbolTable
-		scratch DictScratch
+		st              SymbolTable
+		scratch, checks DictScratch
 	)
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		req, err := DecodeV2(buf, fuzzLimits)
 		requireSameWithDict(t, buf, req, err, &scratch)
+		requireSameCheck(t, buf, req, err, &checks)
 		if err != nil {
 			requireErrorClass(t, err)
 			return
@@ -166,4 +167,17 @@ func requireSameWithDict(t *testing.T, buf []byte, req *Request, err error, scra
 		resolved.Series = append(resolved.Series, s)
 	}
 	requireSameRequest(t, req, resolved)
+}
+
+// requireSameCheck checks that CheckV2 refuses exactly what DecodeV2
+// refuses, with the same error, and counts what it decodes.
+func requireSameCheck(t *testing.T, buf []byte, req *Request, err error, scratch *DictScratch) {
+	t.Helper()
+	c, cerr := CheckV2(buf, fuzzLimits, scratch)
+	if (err == nil) != (cerr == nil) || err != nil && err.Error() != cerr.Error() {
+		t.Fatalf("DecodeV2: %v, CheckV2: %v", err, cerr)
+	}
+	if err == nil && c != req.Count() {
+		t.Fatalf("CheckV2 counted %+v, DecodeV2 decoded %+v", c, req.Count())
+	}
 }

@@ -144,7 +144,8 @@ func (r *Receiver) relayV2(tenant string, b *buffers) (out dedupOutcome, code in
 		code, reason := decodeStatus(err)
 		return dedupOutcome{}, code, reason, err
 	}
-	return r.relay(tenant, record.AppendBatchTenant(b.raw, tenant), out)
+	b.raw = record.AppendBatchTenant(b.raw, tenant)
+	return r.relay(b.raw, out)
 }
 
 // relayV1 stores an RW1 request converted to RW2, so the log holds one
@@ -157,14 +158,15 @@ func (r *Receiver) relayV1(tenant string, b *buffers) (out dedupOutcome, code in
 		return dedupOutcome{}, code, reason, err
 	}
 	r.families.learn(tenant, fms)
-	return r.relay(tenant, record.AppendBatchTenant(b.enc, tenant), out)
+	b.enc = record.AppendBatchTenant(b.enc, tenant)
+	return r.relay(b.enc, out)
 }
 
 // relay appends a checked request's record, ending in its tenant, and
 // syncs it. A request without samples, histograms or exemplars (RW1
 // metadata on its own, remembered for later series, or series without
 // data) leaves no record: there is nothing to forward.
-func (r *Receiver) relay(tenant string, payload []byte, out dedupOutcome) (dedupOutcome, int, string, error) {
+func (r *Receiver) relay(payload []byte, out dedupOutcome) (dedupOutcome, int, string, error) {
 	if out.counts == (remote.Counts{}) {
 		out.state = dedupStored
 		return out, 0, "", nil
@@ -184,12 +186,11 @@ func (r *Receiver) stored(out dedupOutcome, err error) (dedupOutcome, int, strin
 	return out, 0, "", nil
 }
 
-// store keeps a decoded request: in the log, durably, in relay mode, with
-// payload (ending in its tenant) as its record; in the inspection table
-// otherwise. A request without series (RW1 metadata on its own) leaves no
-// record: its metadata is remembered for the series that follow. The
-// state says whether the record is in the log (dedupStored), in it but
-// not synced (dedupUnsynced, with its position), or not in it at all.
+// store keeps a pushed exposition: in the log, durably, in relay mode,
+// with payload (ending in its tenant) as its record; in the inspection
+// table otherwise. A request without series leaves no record. The state
+// says whether the record is in the log (dedupStored), in it but not
+// synced (dedupUnsynced, with its position), or not in it at all.
 func (r *Receiver) store(rw *remote.Request, payload []byte, c remote.Counts) (dedupState, wal.Pos, error) {
 	if r.opts.Mode == ModeInspect {
 		r.Inspect.Update(rw)

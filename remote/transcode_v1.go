@@ -20,8 +20,8 @@ type MetadataLookup func(name string) (Metadata, bool)
 //
 // The zero value is ready to use. A Transcoder keeps its memory between
 // requests and must not be used by two goroutines at once. Between calls
-// its table refers into the last request read, so that buffer may be
-// reused only for the next call.
+// its table still refers into the last request read, which the caller may
+// then overwrite: the next call empties the table before anything else.
 type Transcoder struct {
 	st     SymbolTable
 	series []byte // the TimeSeries messages, written after the symbols

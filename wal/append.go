@@ -270,7 +270,12 @@ func (l *Log) compress(data []byte, fast bool) ([]byte, uint8, func()) {
 	var out []byte
 	flag := uint8(flagZstd)
 	if fast {
-		out = slices.Grow((*bp)[:0], s2.MaxEncodedLen(len(data)))
+		n := s2.MaxEncodedLen(len(data))
+		if n < 0 { // beyond what s2 encodes; Append refuses it anyway
+			compressBufs.Put(bp)
+			return data, 0, func() {}
+		}
+		out = slices.Grow((*bp)[:0], n)
 		out, flag = s2.Encode(out[:cap(out)], data), flagS2
 	} else {
 		out = l.zenc.EncodeAll(data, (*bp)[:0])

@@ -133,3 +133,24 @@ func readBackCounting(t *testing.T, dir string, opts Options) (got []int, gaps i
 	got, gaps = readAll(t, r, true)
 	return got, gaps, testutil.ToFloat64(l.m.corrupt)
 }
+
+// Logs written before s2 payloads existed (format version 1) are read as
+// they were.
+func TestVersionOneLogIsRead(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions()
+	opts.SegmentSize = 1 << 20
+	writeRecords(t, dir, opts, 5)
+	seg := filepath.Join(dir, "segments", segmentName(1))
+	b, err := os.ReadFile(seg)
+	require.NoError(t, err)
+	require.Equal(t, byte(FormatVersion), b[4])
+	b[4] = 1
+	copy(b[:segmentHeaderSize], fixHeaderCRC(b[:segmentHeaderSize]))
+	require.NoError(t, os.WriteFile(seg, b, 0o644))
+
+	got, gaps, corrupt := readBackCounting(t, dir, opts)
+	require.Equal(t, seq(0, 5), got)
+	require.Zero(t, gaps)
+	require.Zero(t, corrupt)
+}

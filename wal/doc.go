@@ -34,7 +34,7 @@
 //
 //	offset size field
 //	0      4    magic "FRYL"
-//	4      2    format version (1)
+//	4      2    format version (2; 1 before s2 payloads, read as well)
 //	6      2    reserved, zero
 //	8      8    segment sequence number (matches the file name)
 //	16     8    creation time, Unix milliseconds
@@ -82,7 +82,7 @@
 //
 //	offset size field
 //	0      4    magic "FRYC"
-//	4      2    format version (1)
+//	4      2    format version (2; 1 is read as well)
 //	6      2    reserved, zero
 //	8      8    generation, incremented by every write
 //	16     8    segment sequence number of the position

@@ -19,8 +19,11 @@ const (
 	segmentHeaderSize = 32
 	segmentMagic      = "FRYL"
 	// FormatVersion is the segment format this ferry writes. Open reads
-	// segments of this version and refuses newer ones.
-	FormatVersion = 1
+	// segments of this version and older ones, and refuses newer ones.
+	// Version 2 frames may hold s2 payloads (flag bit 1), which a reader
+	// of version 1 would take for corrupt records and skip: the version
+	// makes it refuse the log instead.
+	FormatVersion = 2
 	segmentSuffix = ".seg"
 )
 

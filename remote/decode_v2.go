@@ -67,12 +67,31 @@ func CheckV2(buf []byte, lim Limits, scratch *DictScratch) (Counts, error) {
 // DictScratch is memory DecodeV2Dict and CheckV2 reuse from one call to
 // the next. The zero value is ready to use.
 type DictScratch struct {
-	series       []Series // CheckV2's
-	samples      []Sample
-	histograms   []Histogram
-	exemplars    []Exemplar
-	ids, idArena []uint32
-	idOffs       []int
+	series []Series // CheckV2's
+	d      *decoder // its arenas hold the decoded series' data
+}
+
+// decoder returns the scratch's decoder, emptied for a request of inv.
+func (s *DictScratch) decoder(lim Limits, inv inventory, check bool) *decoder {
+	if s.d == nil {
+		s.d = newDecoder(lim, inventory{})
+	}
+	d := s.d
+	d.lim, d.checkOnly = lim, check
+	d.samples = slices.Grow(d.samples[:0], inv.samples)
+	d.histograms = reuse(d.histograms, inv.histograms)
+	d.exemplars = reuse(d.exemplars, inv.exemplars)
+	d.symbols = d.symbols[:0]
+	d.refs, d.exRefs, d.helpRef, d.unitRef = d.refs[:0], d.exRefs[:0], 0, 0
+	d.ids, d.idArena, d.idOffs, d.hbuf = d.ids[:0], d.idArena[:0], d.idOffs[:0], d.hbuf[:0]
+	return d
+}
+
+// release drops what the decoder refers to of the call that used it: the
+// caller's dictionary and hashes, and symbols that may alias its buffer.
+func (d *decoder) release() {
+	clear(d.symbols)
+	d.dict, d.hashes = nil, nil
 }
 
 // reuse returns s emptied, with room for n elements. The old elements are
@@ -94,18 +113,8 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 	}
 	var d *decoder
 	if scratch != nil {
-		d = newDecoder(lim, inventory{})
-		d.checkOnly = check
-		d.samples = slices.Grow(scratch.samples[:0], inv.samples)
-		d.histograms = reuse(scratch.histograms, inv.histograms)
-		d.exemplars = reuse(scratch.exemplars, inv.exemplars)
-		d.ids = scratch.ids[:0]
-		d.idArena = scratch.idArena[:0]
-		d.idOffs = scratch.idOffs[:0]
-		defer func() {
-			scratch.samples, scratch.histograms, scratch.exemplars = d.samples, d.histograms, d.exemplars
-			scratch.ids, scratch.idArena, scratch.idOffs = d.ids, d.idArena, d.idOffs
-		}()
+		d = scratch.decoder(lim, inv, check)
+		defer d.release()
 	} else {
 		d = newDecoder(lim, inv)
 	}
@@ -114,7 +123,7 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 	// the symbols may alias buf, unless exemplar labels would too. A
 	// check keeps nothing.
 	alias := dict != nil && builderCopiesStrings || check
-	if d.symbols, err = readSymbols(buf, inv, alias); err != nil {
+	if d.symbols, err = readSymbols(d.symbols, buf, inv, alias); err != nil {
 		return hashes, err
 	}
 	if dict != nil {
@@ -161,18 +170,15 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 }
 
 // readSymbols collects the symbols of the request into one string and
-// returns them as sub-strings of it, or, with alias, as strings that alias
-// buf.
-func readSymbols(buf []byte, inv inventory, alias bool) ([]string, error) {
-	var (
-		arena   strings.Builder
-		symbols []string
-	)
+// appends them to symbols as sub-strings of it, or, with alias, as strings
+// that alias buf.
+func readSymbols(symbols []string, buf []byte, inv inventory, alias bool) ([]string, error) {
+	var arena strings.Builder
 	if inv.symbols > 0 {
 		if !alias {
 			arena.Grow(inv.symbolBytes)
 		}
-		symbols = make([]string, 0, inv.symbols)
+		symbols = slices.Grow(symbols, inv.symbols)
 	}
 	for b := buf; len(b) > 0; {
 		f, n, err := nextField(b)

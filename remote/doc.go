@@ -21,9 +21,15 @@
 //	body, err := remote.Decompress(body[:0], wire, enc, maxBodySize)     // ErrTooLarge: 413
 //	req, err := remote.DecodeV2(body, remote.Limits{})                   // ErrInvalid: 400
 //
+// A relay that stores RW2 needs less than a decoded Request: CheckV2 makes
+// DecodeV2's checks without building label sets, and a Transcoder turns
+// RW1 into RW2 in one pass with DecodeV1's checks. Both give the same
+// errors as the decoders and allocate nothing in steady state.
+//
 // # Decoding hostile input
 //
-// DecodeV1 and DecodeV2 never panic and allocate memory in proportion to
+// DecodeV1 and DecodeV2 (and CheckV2, TranscodeV1 and DecodeV2Dict, which
+// share their code) never panic and allocate memory in proportion to
 // the bytes they are given, never to a count or length the input claims.
 // They are strict: an error says what was wrong and where ("series 12:
 // labels not sorted: "b" after "c"") and wraps ErrInvalid or, for Limits,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
@@ -502,4 +504,48 @@ func dropPodLabel(c *promconfig.ScrapeConfig) {
 	drop.Regex = relabel.MustNewRegexp("pod")
 	drop.NameValidationScheme = model.UTF8Validation
 	c.MetricRelabelConfigs = []*relabel.Config{&drop}
+}
+
+// body_size_limit is on the inflated body. A gzip body is read whole
+// before it is inflated, so its compressed size is bounded too; neither
+// bound may refuse a body that fits.
+func TestGzipBodySizeLimit(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	noise := make([]byte, 6000) // a label value gzip cannot shrink much
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	for i := range noise {
+		noise[i] = letters[rnd.IntN(len(letters))]
+	}
+	// Random bytes in a comment: gzip stores them, so the compressed body
+	// is longer than the inflated one, which is exactly at the limit.
+	stored := make([]byte, 20_000)
+	for i := range stored {
+		if stored[i] = byte(rnd.IntN(256)); stored[i] == '\n' {
+			stored[i] = ' '
+		}
+	}
+	atLimit := "a 1\n# " + string(stored) + "\n"
+	cases := []struct {
+		name  string
+		limit int
+		body  string
+		up    float64
+	}{
+		{"fits", 10_000, `a{x="` + string(noise) + `"} 1` + "\n", 1},
+		{"inflates to exactly the limit, compressed longer", len(atLimit), atLimit, 1},
+		{"compressed body over the limit", 1000, `a{x="` + string(noise) + `"} 1` + "\n", 0},
+		{"small body inflating over the limit", 10_000, "a 1\n" + strings.Repeat("# a comment line\n", 100_000), 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *promconfig.ScrapeConfig) { c.BodySizeLimit = units.Base2Bytes(tc.limit) })
+			h.exp.gzip = true
+			h.exp.set(tc.body)
+			gs := byName(h.scrape(1))
+			require.Equal(t, tc.up, gs[h.series("up")].v)
+			if tc.up == 0 {
+				require.Contains(t, h.loop.target.Status().LastError, "body size limit exceeded")
+			}
+		})
+	}
 }

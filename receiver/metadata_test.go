@@ -61,3 +61,25 @@ func TestRememberedMetadataIsBounded(t *testing.T) {
 	f.learn("", fms)
 	require.Equal(t, maxFamilies, len(f.byKey))
 }
+
+// A series that carries only metadata still makes a record, for both
+// protocols: the sender learns the metadata from it for RW1 destinations.
+func TestSeriesWithOnlyMetadataMakesARecord(t *testing.T) {
+	for _, msg := range []remote.Message{remote.MessageV1, remote.MessageV2} {
+		t.Run(string(msg), func(t *testing.T) {
+			e := newRelayEnv(t, Options{})
+			req := &remote.Request{
+				Series: []remote.Series{{Labels: labels.FromStrings("__name__", "queue_length"),
+					Metadata: remote.Metadata{Type: remote.MetricTypeGauge, Help: "Items waiting."}}},
+				FamilyMetadata: []remote.FamilyMetadata{{MetricFamilyName: "queue_length",
+					Metadata: remote.Metadata{Type: remote.MetricTypeGauge, Help: "Items waiting."}}},
+			}
+			require.Equal(t, 204, post(t, e.srv.URL, msg, "snappy", body(t, msg, remote.EncodingSnappy, req)).StatusCode)
+			recs := e.records(t)
+			require.Len(t, recs, 1)
+			require.Zero(t, recs[0].count)
+			require.Len(t, recs[0].batch.Series, 1)
+			require.Equal(t, remote.Metadata{Type: remote.MetricTypeGauge, Help: "Items waiting."}, recs[0].batch.Series[0].Metadata)
+		})
+	}
+}

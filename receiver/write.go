@@ -140,34 +140,37 @@ func (r *Receiver) handleWrite(tenant string, msg remote.Message, b *buffers) (o
 
 // relayV2 stores an RW2 request as it came, once checked.
 func (r *Receiver) relayV2(tenant string, b *buffers) (out dedupOutcome, code int, reason string, err error) {
-	if out.counts, err = remote.CheckV2(b.raw, r.opts.Limits, &b.check); err != nil {
+	var series int
+	if out.counts, series, err = remote.CheckV2(b.raw, r.opts.Limits, &b.check); err != nil {
 		code, reason := decodeStatus(err)
 		return dedupOutcome{}, code, reason, err
 	}
 	b.raw = record.AppendBatchTenant(b.raw, tenant)
-	return r.relay(b.raw, out)
+	return r.relay(b.raw, out, series)
 }
 
 // relayV1 stores an RW1 request converted to RW2, so the log holds one
 // format: in one pass, with the metadata its families announced.
 func (r *Receiver) relayV1(tenant string, b *buffers) (out dedupOutcome, code int, reason string, err error) {
 	fms := remote.FamilyMetadataV1(b.raw)
-	b.enc, out.counts, err = b.tr.TranscodeV1(b.enc[:0], b.raw, r.opts.Limits, r.families.lookup(tenant, fms))
+	var series int
+	b.enc, out.counts, series, err = b.tr.TranscodeV1(b.enc[:0], b.raw, r.opts.Limits, r.families.lookup(tenant, fms))
 	if err != nil {
 		code, reason := decodeStatus(err)
 		return dedupOutcome{}, code, reason, err
 	}
 	r.families.learn(tenant, fms)
 	b.enc = record.AppendBatchTenant(b.enc, tenant)
-	return r.relay(b.enc, out)
+	return r.relay(b.enc, out, series)
 }
 
 // relay appends a checked request's record, ending in its tenant, and
-// syncs it. A request without samples, histograms or exemplars (RW1
-// metadata on its own, remembered for later series, or series without
-// data) leaves no record: there is nothing to forward.
-func (r *Receiver) relay(payload []byte, out dedupOutcome) (dedupOutcome, int, string, error) {
-	if out.counts == (remote.Counts{}) {
+// syncs it. A request without series (RW1 metadata on its own, remembered
+// for later series) leaves no record. Series without data still make one:
+// their metadata reaches the senders, which announce it to RW1
+// destinations.
+func (r *Receiver) relay(payload []byte, out dedupOutcome, series int) (dedupOutcome, int, string, error) {
+	if series == 0 {
 		out.state = dedupStored
 		return out, 0, "", nil
 	}

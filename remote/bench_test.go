@@ -94,7 +94,7 @@ func BenchmarkCheckV2(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := CheckV2(buf, Limits{}, &scratch); err != nil {
+		if _, _, err := CheckV2(buf, Limits{}, &scratch); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -112,7 +112,7 @@ func BenchmarkTranscodeV1(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if out, _, err = tr.TranscodeV1(out[:0], buf, Limits{}, meta); err != nil {
+		if out, _, _, err = tr.TranscodeV1(out[:0], buf, Limits{}, meta); err != nil {
 			b.Fatal(err)
 		}
 	}

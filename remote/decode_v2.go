@@ -48,20 +48,20 @@ func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []
 }
 
 // CheckV2 checks an RW2 request as DecodeV2 does, refusing exactly what
-// it refuses with the same errors, and counts what it carries, without
-// building label sets: a relay that stores the request as it came needs
-// no more. It keeps nothing of buf; scratch is memory reused from call to
-// call.
-func CheckV2(buf []byte, lim Limits, scratch *DictScratch) (Counts, error) {
+// it refuses with the same errors, and counts what it carries and its
+// series, without building label sets: a relay that stores the request as
+// it came needs no more. It keeps nothing of buf; scratch is memory reused
+// from call to call.
+func CheckV2(buf []byte, lim Limits, scratch *DictScratch) (c Counts, series int, err error) {
 	req := &Request{Series: scratch.series[:0]}
-	_, err := decodeV2(buf, lim, nil, req, nil, scratch, true)
-	c := req.Count()
+	_, err = decodeV2(buf, lim, nil, req, nil, scratch, true)
+	c, series = req.Count(), len(req.Series)
 	clear(req.Series)
 	scratch.series = req.Series[:0]
 	if err != nil {
-		return Counts{}, err
+		return Counts{}, 0, err
 	}
-	return c, nil
+	return c, series, nil
 }
 
 // DictScratch is memory DecodeV2Dict and CheckV2 reuse from one call to

@@ -206,3 +206,35 @@ func TestSymbolTableMemoAcrossRequests(t *testing.T) {
 		}
 	}
 }
+
+// RW2 forbids float samples and histograms in one TimeSeries: AppendV2
+// writes such a series as two with the same labels and metadata, the
+// exemplars with the samples.
+func TestAppendV2SplitsASeriesWithSamplesAndHistograms(t *testing.T) {
+	ls := labels.FromStrings("__name__", "mixed", "job", "j")
+	meta := Metadata{Type: MetricTypeCounter, Help: "h"}
+	req := &Request{Series: []Series{{
+		Labels:     ls,
+		Samples:    []Sample{{Value: 1, Timestamp: 1000}},
+		Histograms: []Histogram{{Timestamp: 2000, H: &histogram.Histogram{Count: 3, Sum: 4, ZeroCount: 3, ZeroThreshold: 0.001}}},
+		Exemplars:  []Exemplar{{Labels: labels.FromStrings("trace_id", "t"), Value: 1, Timestamp: 1000}},
+		Metadata:   meta,
+	}}}
+	got, err := DecodeV2(AppendV2(nil, req, nil), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Series) != 2 {
+		t.Fatalf("%d series, want 2", len(got.Series))
+	}
+	floats, hists := got.Series[0], got.Series[1]
+	for _, s := range got.Series {
+		if !labels.Equal(s.Labels, ls) || s.Metadata != meta {
+			t.Fatalf("series %s with %+v, want %s with %+v", s.Labels, s.Metadata, ls, meta)
+		}
+	}
+	if len(floats.Samples) != 1 || len(floats.Exemplars) != 1 || len(floats.Histograms) != 0 ||
+		len(hists.Samples) != 0 || len(hists.Exemplars) != 0 || len(hists.Histograms) != 1 {
+		t.Fatalf("split wrongly: %+v / %+v", floats, hists)
+	}
+}

@@ -32,8 +32,10 @@ const (
 //
 // RW2 carries metadata per series, so req.FamilyMetadata is ignored. A
 // series' metadata is written only if it is not zero. AppendV2 does not
-// validate req; in particular it writes a series that has both samples and
-// histograms, which RW2 forbids.
+// validate req. A series with both float samples and histograms, which RW2
+// forbids in one TimeSeries (RW1 allows it, and a sender merging a series'
+// pieces can make one), is written as two with the same labels: the
+// samples with the exemplars, then the histograms.
 func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 	if st == nil {
 		st = &SymbolTable{}
@@ -70,12 +72,28 @@ func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 		s := &req.Series[i]
 		var sr seriesRefs
 		sr, refs = nextSeriesRefs(refs, s)
-		var at int
-		dst, at = beginMessage(dst, v2Timeseries)
-		dst = appendSeriesV2(dst, s, &sr)
-		dst = endMessage(dst, at)
+		dst = appendTimeSeriesV2(dst, s, &sr)
 	}
 	return dst
+}
+
+// appendTimeSeriesV2 writes s as a TimeSeries, or as two when it has both
+// samples and histograms.
+func appendTimeSeriesV2(dst []byte, s *Series, sr *seriesRefs) []byte {
+	if len(s.Samples) > 0 && len(s.Histograms) > 0 {
+		floats := *s
+		floats.Histograms = nil
+		dst = appendTimeSeriesV2(dst, &floats, sr)
+		histograms := *s
+		histograms.Samples, histograms.Exemplars = nil, nil
+		noExemplars := *sr
+		noExemplars.exemplars = nil
+		return appendTimeSeriesV2(dst, &histograms, &noExemplars)
+	}
+	var at int
+	dst, at = beginMessage(dst, v2Timeseries)
+	dst = appendSeriesV2(dst, s, sr)
+	return endMessage(dst, at)
 }
 
 // appendDictRefs is appendLabelRefs plus help and unit for a series whose

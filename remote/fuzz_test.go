@@ -173,11 +173,11 @@ func requireSameWithDict(t *testing.T, buf []byte, req *Request, err error, scra
 // refuses, with the same error, and counts what it decodes.
 func requireSameCheck(t *testing.T, buf []byte, req *Request, err error, scratch *DictScratch) {
 	t.Helper()
-	c, cerr := CheckV2(buf, fuzzLimits, scratch)
+	c, n, cerr := CheckV2(buf, fuzzLimits, scratch)
 	if (err == nil) != (cerr == nil) || err != nil && err.Error() != cerr.Error() {
 		t.Fatalf("DecodeV2: %v, CheckV2: %v", err, cerr)
 	}
-	if err == nil && c != req.Count() {
-		t.Fatalf("CheckV2 counted %+v, DecodeV2 decoded %+v", c, req.Count())
+	if err == nil && (c != req.Count() || n != len(req.Series)) {
+		t.Fatalf("CheckV2 counted %+v in %d series, DecodeV2 decoded %+v in %d", c, n, req.Count(), len(req.Series))
 	}
 }

@@ -40,8 +40,8 @@ type Transcoder struct {
 }
 
 // TranscodeV1 appends the RW1 prometheus.WriteRequest in buf to dst as an
-// RW2 io.prometheus.write.v2.Request and returns the extended buffer and
-// what the request carries.
+// RW2 io.prometheus.write.v2.Request and returns the extended buffer, what
+// the request carries and how many series it has.
 //
 // It accepts exactly what DecodeV1 accepts, and refuses the rest with
 // DecodeV1's error. The RW2 request is the one AppendV2 writes for
@@ -54,11 +54,11 @@ type Transcoder struct {
 //
 // The request's own metadata entries are checked but not used:
 // FamilyMetadataV1 reads them, for lookup to answer from.
-func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLookup) ([]byte, Counts, error) {
+func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLookup) ([]byte, Counts, int, error) {
 	lim = lim.resolve()
 	inv := count(buf, layoutV1)
 	if err := inv.check(lim); err != nil {
-		return dst, Counts{}, err
+		return dst, Counts{}, 0, err
 	}
 	t.st.Reset()
 	t.st.init()
@@ -73,24 +73,24 @@ func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLoo
 	for b := buf; len(b) > 0; {
 		f, n, err := nextField(b)
 		if err != nil {
-			return dst, Counts{}, errAtIndex("byte", len(buf)-len(b), err)
+			return dst, Counts{}, 0, errAtIndex("byte", len(buf)-len(b), err)
 		}
 		b = b[n:]
 		switch f.num {
 		case v1Timeseries:
 			if err := f.want(protowire.BytesType, "timeseries"); err != nil {
-				return dst, Counts{}, errAtIndex("series", series, err)
+				return dst, Counts{}, 0, errAtIndex("series", series, err)
 			}
 			if err := t.seriesV1(f.b, lookup, &c); err != nil {
-				return dst, Counts{}, errAtIndex("series", series, err)
+				return dst, Counts{}, 0, errAtIndex("series", series, err)
 			}
 			series++
 		case v1Metadata:
 			if err := f.want(protowire.BytesType, "metadata"); err != nil {
-				return dst, Counts{}, errAtIndex("metadata", metadata, err)
+				return dst, Counts{}, 0, errAtIndex("metadata", metadata, err)
 			}
 			if _, err := decodeMetadataV1(f.b); err != nil {
-				return dst, Counts{}, errAtIndex("metadata", metadata, err)
+				return dst, Counts{}, 0, errAtIndex("metadata", metadata, err)
 			}
 			metadata++
 		}
@@ -100,7 +100,7 @@ func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLoo
 		dst = appendUvarint(dst, uint64(len(sym)))
 		dst = append(dst, sym...)
 	}
-	return append(dst, t.series...), c, nil
+	return append(dst, t.series...), c, series, nil
 }
 
 // FamilyMetadataV1 returns the metadata entries of an RW1 request, for a
@@ -213,7 +213,7 @@ func (t *Transcoder) metadata(name string, lookup MetadataLookup) Metadata {
 }
 
 // writeSeries writes the current series as one TimeSeries, or as two when
-// it has both samples and histograms.
+// it has both samples and histograms (appendTimeSeriesV2).
 func (t *Transcoder) writeSeries(m Metadata) {
 	sr := seriesRefs{labels: t.refs, help: t.st.Ref(m.Help), unit: t.st.Ref(m.Unit)}
 	t.exRefs = t.exRefs[:0]
@@ -223,18 +223,5 @@ func (t *Transcoder) writeSeries(m Metadata) {
 	}
 	sr.exemplars = t.exRefs
 	s := Series{Samples: d.samples, Histograms: d.histograms, Exemplars: d.exemplars, Metadata: m}
-	if len(s.Samples) > 0 && len(s.Histograms) > 0 {
-		first := s
-		first.Histograms = nil
-		t.appendSeries(&first, &sr)
-		s.Samples, s.Exemplars, sr.exemplars = nil, nil, nil
-	}
-	t.appendSeries(&s, &sr)
-}
-
-func (t *Transcoder) appendSeries(s *Series, sr *seriesRefs) {
-	var at int
-	t.series, at = beginMessage(t.series, v2Timeseries)
-	t.series = appendSeriesV2(t.series, s, sr)
-	t.series = endMessage(t.series, at)
+	t.series = appendTimeSeriesV2(t.series, &s, &sr)
 }

@@ -25,7 +25,8 @@ func transcodeLookup(name string) (Metadata, bool) {
 
 // expectedTranscode is what TranscodeV1 must write for buf: DecodeV1's
 // request with lookup's metadata, each series holding both samples and
-// histograms split in two, encoded by AppendV2.
+// histograms split in two (as AppendV2 would split it too), encoded by
+// AppendV2.
 func expectedTranscode(t testing.TB, buf []byte, lim Limits) ([]byte, Counts, error) {
 	req, err := DecodeV1(buf, lim)
 	if err != nil {
@@ -51,7 +52,7 @@ func requireSameTranscode(t testing.TB, tr *Transcoder, buf []byte, lim Limits) 
 	t.Helper()
 	want, wantCounts, wantErr := expectedTranscode(t, buf, lim)
 	prefix := []byte("prefix")
-	got, counts, err := tr.TranscodeV1(append([]byte(nil), prefix...), buf, lim, transcodeLookup)
+	got, counts, _, err := tr.TranscodeV1(append([]byte(nil), prefix...), buf, lim, transcodeLookup)
 	if wantErr != nil {
 		require.Error(t, err)
 		require.Equal(t, wantErr.Error(), err.Error())
@@ -107,13 +108,13 @@ func TestTranscodeV1MatchesDecodeAndAppend(t *testing.T) {
 func TestTranscodeV1ForgetsThePreviousRequest(t *testing.T) {
 	var tr Transcoder
 	buf := AppendV1(nil, nodeExporterRequest(3))
-	first, _, err := tr.TranscodeV1(nil, buf, Limits{}, nil)
+	first, _, _, err := tr.TranscodeV1(nil, buf, Limits{}, nil)
 	require.NoError(t, err)
 	for i := range buf {
 		buf[i] = 0xff // the buffer is reused for something else
 	}
 	other := AppendV1(nil, &Request{Series: []Series{{Labels: labels.FromStrings("__name__", "x"), Samples: []Sample{{Value: 1}}}}})
-	second, _, err := tr.TranscodeV1(nil, other, Limits{}, nil)
+	second, _, _, err := tr.TranscodeV1(nil, other, Limits{}, nil)
 	require.NoError(t, err)
 	req, err := DecodeV2(second, Limits{})
 	require.NoError(t, err)

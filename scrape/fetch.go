@@ -34,9 +34,12 @@ var compressedBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // rare huge body should not pin its memory.
 const maxPooledBody = 4 << 20
 
-// maxCompressedBody bounds the compressed body read for an uncompressed
-// limit: deflate's worst case adds 5 bytes per 16 KiB stored block and gzip
-// a header and trailer, so anything longer cannot inflate within limit.
+// maxCompressedBody bounds the compressed body read into memory for an
+// uncompressed limit: deflate's worst case from a well-behaved encoder adds
+// 5 bytes per 16 KiB stored block, gzip a header and trailer. A body longer
+// than that (frequent flushes, fixed Huffman codes, a long file name) is
+// not refused for it: the rest is inflated straight from the connection,
+// and only the inflated size counts against the limit.
 func maxCompressedBody(limit int64) int64 { return limit + limit/1024 + 1024 }
 
 // fetcher fetches one target's exposition.
@@ -90,16 +93,16 @@ func (f *fetcher) fetch(ctx context.Context, buf *bytes.Buffer) (string, error) 
 		}()
 		var raw io.Reader = resp.Body
 		if f.bodyLimit > 0 {
-			raw = io.LimitReader(raw, maxCompressedBody(f.bodyLimit)+1)
+			raw = io.LimitReader(raw, maxCompressedBody(f.bodyLimit))
 		}
 		if _, err := in.ReadFrom(raw); err != nil {
 			return "", fmt.Errorf("read response: %w", err)
 		}
-		if f.bodyLimit > 0 && int64(in.Len()) > maxCompressedBody(f.bodyLimit) {
-			return "", fmt.Errorf("%w: more than %d bytes", errBodySizeLimit, f.bodyLimit)
+		var zin io.Reader = bytes.NewReader(in.Bytes())
+		if f.bodyLimit > 0 && int64(in.Len()) == maxCompressedBody(f.bodyLimit) {
+			zin = io.MultiReader(zin, resp.Body) // there may be more
 		}
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
-		zin := bytes.NewReader(in.Bytes())
 		if zr == nil {
 			zr, err = gzip.NewReader(zin)
 		} else {

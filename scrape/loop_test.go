@@ -39,7 +39,10 @@ type exposition struct {
 	status      int
 	contentType string
 	gzip        bool
-	requests    []*http.Request
+	// gzipFlushEvery, when set, flushes the gzip stream after every so
+	// many bytes, as a streaming exporter might: each flush adds bytes.
+	gzipFlushEvery int
+	requests       []*http.Request
 }
 
 func (e *exposition) set(body string) { e.mu.Lock(); e.body = body; e.mu.Unlock() }
@@ -60,7 +63,13 @@ func (e *exposition) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.gzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		w.Header().Set("Content-Encoding", "gzip")
 		zw := gzip.NewWriter(w)
-		io.WriteString(zw, e.body)
+		body := e.body
+		for e.gzipFlushEvery > 0 && len(body) > e.gzipFlushEvery {
+			io.WriteString(zw, body[:e.gzipFlushEvery])
+			zw.Flush()
+			body = body[e.gzipFlushEvery:]
+		}
+		io.WriteString(zw, body)
 		zw.Close()
 		return
 	}
@@ -526,20 +535,25 @@ func TestGzipBodySizeLimit(t *testing.T) {
 	}
 	atLimit := "a 1\n# " + string(stored) + "\n"
 	cases := []struct {
-		name  string
-		limit int
-		body  string
-		up    float64
+		name       string
+		limit      int
+		body       string
+		flushEvery int
+		up         float64
 	}{
-		{"fits", 10_000, `a{x="` + string(noise) + `"} 1` + "\n", 1},
-		{"inflates to exactly the limit, compressed longer", len(atLimit), atLimit, 1},
-		{"compressed body over the limit", 1000, `a{x="` + string(noise) + `"} 1` + "\n", 0},
-		{"small body inflating over the limit", 10_000, "a 1\n" + strings.Repeat("# a comment line\n", 100_000), 0},
+		{"fits", 10_000, `a{x="` + string(noise) + `"} 1` + "\n", 0, 1},
+		{"inflates to exactly the limit, compressed longer", len(atLimit), atLimit, 0, 1},
+		// A flush every 64 bytes makes the compressed body far longer
+		// than the inflated one, beyond what is read into memory first.
+		{"inflates to the limit, compressed longer than the bound", len(atLimit), atLimit, 64, 1},
+		{"compressed body over the limit", 1000, `a{x="` + string(noise) + `"} 1` + "\n", 0, 0},
+		{"small body inflating over the limit", 10_000, "a 1\n" + strings.Repeat("# a comment line\n", 100_000), 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, func(c *promconfig.ScrapeConfig) { c.BodySizeLimit = units.Base2Bytes(tc.limit) })
 			h.exp.gzip = true
+			h.exp.gzipFlushEvery = tc.flushEvery
 			h.exp.set(tc.body)
 			gs := byName(h.scrape(1))
 			require.Equal(t, tc.up, gs[h.series("up")].v)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/stretchr/testify/require"
 
@@ -91,4 +92,38 @@ func TestKeyframeInTheSameBatchKeepsEachSampleOnItsSeries(t *testing.T) {
 	require.Equal(t, []float64{1, 1002}, values(b))
 	require.Equal(t, []float64{1000}, values(c))
 	require.Len(t, rc.samples, 3)
+}
+
+// A received RW1 series with both float samples and histograms is stored
+// as two RW2 series with the same labels; the lane merges them back into
+// one, and the request must still carry them as two, or an RW2 receiver
+// refuses the whole request.
+func TestSeriesWithSamplesAndHistogramsReachesAnRW2Receiver(t *testing.T) {
+	rc, l, s := startRW2(t, func(cfg *promconfig.RemoteWriteConfig) {
+		cfg.SendExemplars, cfg.SendNativeHistograms = true, true
+	})
+	mixed := labels.FromStrings("__name__", "mixed", "job", "j")
+	other := labels.FromStrings("__name__", "other", "job", "j")
+	rw1 := remote.AppendV1(nil, &remote.Request{Series: []remote.Series{
+		{Labels: mixed, Samples: []remote.Sample{{Value: 1, Timestamp: 1000}},
+			Histograms: []remote.Histogram{{Timestamp: 2000, H: &histogram.Histogram{Count: 3, Sum: 4, ZeroCount: 3, ZeroThreshold: 0.001}}},
+			Exemplars:  []remote.Exemplar{{Labels: labels.FromStrings("trace_id", "t"), Value: 1, Timestamp: 1000}}},
+		{Labels: other, Samples: []remote.Sample{{Value: 7, Timestamp: 1000}}},
+	}})
+	var tr remote.Transcoder
+	batch, c, _, err := tr.TranscodeV1(nil, rw1, remote.Limits{}, nil)
+	require.NoError(t, err)
+	_, err = l.Append(wal.Entry{Kind: record.KindBatch, Count: uint32(c.Samples + c.Histograms), Data: batch})
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return rc.histograms == 1 && len(rc.samples[other.String()]) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	s.Stop(time.Second)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	require.Equal(t, []remote.Sample{{Value: 1, Timestamp: 1000}}, rc.samples[mixed.String()])
+	require.Equal(t, 1, rc.exemplars)
 }

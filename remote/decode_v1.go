@@ -69,6 +69,34 @@ func DecodeV1(buf []byte, lim Limits) (*Request, error) {
 func (d *decoder) seriesV1(s *Series, b []byte) error {
 	mark := d.mark()
 	d.sb.Reset()
+	if err := d.readSeriesV1(b, mark, d); err != nil {
+		return err
+	}
+	s.Labels = d.sb.Labels()
+	d.fill(s, mark)
+	return nil
+}
+
+// labelSinkV1 takes the labels of an RW1 series as readSeriesV1 reads
+// them: DecodeV1 builds a label set, the Transcoder interns references.
+type labelSinkV1 interface {
+	// addLabel reads the Label message f, the series' i-th label, and
+	// returns its name and value, or why it is not valid UTF-8.
+	addLabel(f field, i int) (name, value string, err error)
+}
+
+// addLabel adds the label to the decoder's label set builder.
+func (d *decoder) addLabel(f field, _ int) (name, value string, err error) {
+	if name, value, err = decodeLabelV1(f); err == nil {
+		d.sb.Add(name, value)
+	}
+	return name, value, err
+}
+
+// readSeriesV1 reads the fields of an RW1 TimeSeries: labels go to sink,
+// which has them checked for order, duplicates, emptiness and the label
+// limit; samples, histograms and exemplars go to the arenas from mark.
+func (d *decoder) readSeriesV1(b []byte, mark arenaMark, sink labelSinkV1) error {
 	nLabels := 0
 	prev := ""
 	for len(b) > 0 {
@@ -77,32 +105,28 @@ func (d *decoder) seriesV1(s *Series, b []byte) error {
 			return err
 		}
 		b = b[n:]
-		switch f.num {
-		case v1Labels:
-			if nLabels == d.lim.MaxLabels {
-				return tooLargef("more than %d labels", d.lim.MaxLabels)
-			}
-			name, value, err := decodeLabelV1(f)
-			if err == nil {
-				err = checkLabel(prev, name, value)
-			}
-			if err != nil {
-				return errAtIndex("label", nLabels, err)
-			}
-			d.sb.Add(name, value)
-			prev = name
-			nLabels++
-		default:
+		if f.num != v1Labels {
 			if err := d.dataFieldV1(f, mark); err != nil {
 				return err
 			}
+			continue
 		}
+		if nLabels == d.lim.MaxLabels {
+			return tooLargef("more than %d labels", d.lim.MaxLabels)
+		}
+		name, value, err := sink.addLabel(f, nLabels)
+		if err == nil {
+			err = checkLabel(prev, name, value)
+		}
+		if err != nil {
+			return errAtIndex("label", nLabels, err)
+		}
+		prev = name
+		nLabels++
 	}
 	if nLabels == 0 {
 		return invalidf("no labels")
 	}
-	s.Labels = d.sb.Labels()
-	d.fill(s, mark)
 	return nil
 }
 

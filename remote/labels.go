@@ -46,7 +46,11 @@ const builderCopiesStrings = labels.ImplementationName == "stringlabels"
 // because the decoded Request must not alias the caller's buffer.
 func builderString(b []byte) string {
 	if builderCopiesStrings {
-		return unsafe.String(unsafe.SliceData(b), len(b))
+		return aliasString(b)
 	}
 	return string(b)
 }
+
+// aliasString returns b as a string without copying it; b must not change
+// while the string is in use.
+func aliasString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

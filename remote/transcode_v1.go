@@ -2,8 +2,8 @@ package remote
 
 import (
 	"unicode/utf8"
-	"unsafe"
 
+	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -27,6 +27,7 @@ type Transcoder struct {
 	series []byte // the TimeSeries messages, written after the symbols
 	refs   []uint32
 	exRefs []uint32
+	name   string // the current series' __name__; aliases the request
 	// d collects the current series' samples, histograms and exemplars
 	// in its arenas, and holds the limits.
 	d     decoder
@@ -63,7 +64,7 @@ func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLoo
 	t.st.Reset()
 	t.st.init()
 	t.series = t.series[:0]
-	t.lastName, t.lastOK = "", false
+	t.lastName, t.lastOK, t.name = "", false, ""
 	if !t.ready {
 		t.d, t.ready = *newDecoder(lim, inventory{}), true
 	}
@@ -125,78 +126,44 @@ func FamilyMetadataV1(buf []byte) []FamilyMetadata {
 }
 
 // seriesV1 reads one RW1 TimeSeries, checking it as DecodeV1's seriesV1
-// does, and writes it to t.series.
+// does (readSeriesV1), and writes it to t.series.
 func (t *Transcoder) seriesV1(b []byte, lookup MetadataLookup, c *Counts) error {
-	t.refs = t.refs[:0]
+	t.refs, t.name = t.refs[:0], ""
 	d := &t.d
 	d.samples, d.histograms, d.exemplars = d.samples[:0], d.histograms[:0], d.exemplars[:0]
-	nLabels := 0
-	prev, name := "", ""
-	for len(b) > 0 {
-		f, n, err := nextField(b)
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-		switch f.num {
-		case v1Labels:
-			if nLabels == t.d.lim.MaxLabels {
-				return tooLargef("more than %d labels", t.d.lim.MaxLabels)
-			}
-			ln, lv, err := t.label(f, 2*nLabels)
-			if err == nil {
-				err = checkLabel(prev, ln, lv)
-			}
-			if err != nil {
-				return errAtIndex("label", nLabels, err)
-			}
-			if ln == metricName {
-				name = lv
-			}
-			prev = ln
-			nLabels++
-		default:
-			if err := t.d.dataFieldV1(f, arenaMark{}); err != nil {
-				return err
-			}
-		}
-	}
-	if nLabels == 0 {
-		return invalidf("no labels")
+	if err := d.readSeriesV1(b, arenaMark{}, t); err != nil {
+		return err
 	}
 	c.Samples += len(d.samples)
 	c.Histograms += len(d.histograms)
 	c.Exemplars += len(d.exemplars)
-	t.writeSeries(t.metadata(name, lookup))
+	t.writeSeries(t.metadata(t.name, lookup))
 	return nil
 }
 
-// metricName is the label that names a series' family.
-const metricName = "__name__"
-
-// label reads the Label message f, interns its strings at label-set
-// position pos and checks the UTF-8 of those new to the table. The
-// strings alias the request.
-func (t *Transcoder) label(f field, pos int) (name, value string, err error) {
+// addLabel reads the Label message f, the series' i-th label, interns its
+// strings and checks the UTF-8 of those new to the table. The strings
+// alias the request.
+func (t *Transcoder) addLabel(f field, i int) (name, value string, err error) {
 	nb, vb, err := labelBytesV1(f)
 	if err != nil {
 		return "", "", err
 	}
 	name, value = aliasString(nb), aliasString(vb)
-	nr, newName := t.st.internAt(pos, name)
+	nr, newName := t.st.internAt(2*i, name)
 	if newName && !utf8.ValidString(name) {
 		return "", "", invalidf("label name %s is not valid UTF-8", quote(nb))
 	}
-	vr, newValue := t.st.internAt(pos+1, value)
+	vr, newValue := t.st.internAt(2*i+1, value)
 	if newValue && !utf8.ValidString(value) {
 		return "", "", invalidf("label %s: value %s is not valid UTF-8", quote(nb), quote(vb))
 	}
 	t.refs = append(t.refs, nr, vr)
+	if name == model.MetricNameLabel {
+		t.name = value
+	}
 	return name, value, nil
 }
-
-// aliasString returns b as a string without copying it.
-func aliasString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // metadata returns the metadata of the family name, asking lookup once
 // per run of series of one family.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
@@ -16,8 +17,9 @@ import (
 // agentCommand is the default command: run the agent. Flags share
 // Prometheus' names where the meaning is the same.
 type agentCommand struct {
-	cmd  *kingpin.CmdClause
-	opts agent.Options
+	cmd        *kingpin.CmdClause
+	opts       agent.Options
+	timerSlack time.Duration
 }
 
 func newAgentCommand(app *kingpin.Application) *agentCommand {
@@ -33,10 +35,14 @@ func newAgentCommand(app *kingpin.Application) *agentCommand {
 	c.cmd.Flag("cluster.shards", "Split every job's targets across this many ferry replicas by a stable hash; 1 scrapes everything.").Default("1").IntVar(&c.opts.ClusterShards)
 	c.cmd.Flag("cluster.shard-index", "This replica's shard, 0..shards-1; -1 takes it from the number at the end of the host name (a StatefulSet pod's ordinal).").Default("0").IntVar(&c.opts.ClusterShardIndex)
 	c.cmd.Flag("shutdown.timeout", "How long shutdown waits for destinations to acknowledge pending data; the rest stays in the log for the next start.").Default("10s").DurationVar(&c.opts.ShutdownTimeout)
+	c.cmd.Flag("runtime.timer-slack", "How late Linux may wake ferry's threads from timed sleeps, to group wake-ups (fewer context switches); 0 keeps the kernel's default. ferry starts itself again once to apply it.").Default(defaultTimerSlack.String()).DurationVar(&c.timerSlack)
 	return c
 }
 
 func (c *agentCommand) run(logger *slog.Logger, app *kingpin.Application) int {
+	if err := applyTimerSlack(c.timerSlack); err != nil {
+		logger.Warn("Running with the kernel's timer slack", "err", err)
+	}
 	c.opts.Logger = logger
 	c.opts.Flags = map[string]string{}
 	for _, f := range c.cmd.Model().Flags {

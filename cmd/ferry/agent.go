@@ -12,6 +12,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/ferrymetrics/ferry/agent"
+	"github.com/ferrymetrics/ferry/procs"
 )
 
 // agentCommand is the default command: run the agent. Flags share
@@ -20,6 +21,7 @@ type agentCommand struct {
 	cmd        *kingpin.CmdClause
 	opts       agent.Options
 	timerSlack time.Duration
+	adaptProcs bool
 }
 
 func newAgentCommand(app *kingpin.Application) *agentCommand {
@@ -36,6 +38,7 @@ func newAgentCommand(app *kingpin.Application) *agentCommand {
 	c.cmd.Flag("cluster.shard-index", "This replica's shard, 0..shards-1; -1 takes it from the number at the end of the host name (a StatefulSet pod's ordinal).").Default("0").IntVar(&c.opts.ClusterShardIndex)
 	c.cmd.Flag("shutdown.timeout", "How long shutdown waits for destinations to acknowledge pending data; the rest stays in the log for the next start.").Default("10s").DurationVar(&c.opts.ShutdownTimeout)
 	c.cmd.Flag("runtime.timer-slack", "How late Linux may wake ferry's threads from timed sleeps, to group wake-ups (fewer context switches); 0 keeps the kernel's default. ferry starts itself again once to apply it.").Default(defaultTimerSlack.String()).DurationVar(&c.timerSlack)
+	c.cmd.Flag("runtime.adaptive-gomaxprocs", "Run Go's scheduler with one processor while ferry uses under a quarter of a core, and with the runtime's default from half a core on (ignored when GOMAXPROCS is set).").Default("true").BoolVar(&c.adaptProcs)
 	return c
 }
 
@@ -58,6 +61,9 @@ func (c *agentCommand) run(logger *slog.Logger, app *kingpin.Application) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if c.adaptProcs && procs.Enabled() {
+		go procs.Run(ctx, procs.Options{Logger: logger.With("component", "procs")})
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {

@@ -380,15 +380,13 @@ func (l *Log) wakeMaintenance() {
 // positions, and deletes segments that are no longer needed or over a limit.
 func (l *Log) maintain() {
 	defer l.wg.Done()
-	// The loop wakes often so that each duty runs close to its interval.
-	tick := min(l.opts.CursorSyncInterval, 100*time.Millisecond)
-	if fi := l.opts.FsyncInterval; fi > 0 && fi < tick {
-		tick = fi
-	}
-	t := time.NewTicker(tick)
-	defer t.Stop()
 	var lastSync, lastCollect time.Time
 	lastCursors := l.opts.Now()
+	// The loop sleeps until its next duty is due instead of waking on a
+	// short tick: every wake-up of an idle agent costs context switches.
+	// Duties that share an interval fall due together, once per interval.
+	t := time.NewTimer(l.untilNextDuty(lastCursors, lastSync, lastCursors, lastCollect))
+	defer t.Stop()
 	for {
 		select {
 		case <-l.done:
@@ -409,11 +407,29 @@ func (l *Log) maintain() {
 			lastCursors = now
 			l.persistCursors()
 		}
-		if now.Sub(lastCollect) >= time.Second || l.overLimit() {
+		if now.Sub(lastCollect) >= collectInterval || l.overLimit() {
 			lastCollect = now
 			l.collect(now)
 		}
+		t.Reset(l.untilNextDuty(now, lastSync, lastCursors, lastCollect))
 	}
+}
+
+// collectInterval is how often the log looks for segments to delete.
+const collectInterval = time.Second
+
+// untilNextDuty is how long the maintenance loop may sleep after now: until
+// the first of its duties is due, never longer than the shortest interval
+// (a clock that jumps back cannot put it to sleep for long) and at least a
+// millisecond.
+func (l *Log) untilNextDuty(now, lastSync, lastCursors, lastCollect time.Time) time.Duration {
+	shortest := min(l.opts.CursorSyncInterval, collectInterval)
+	d := min(l.opts.CursorSyncInterval-now.Sub(lastCursors), collectInterval-now.Sub(lastCollect))
+	if fi := l.opts.FsyncInterval; fi > 0 {
+		shortest = min(shortest, fi)
+		d = min(d, fi-now.Sub(lastSync))
+	}
+	return max(min(d, shortest), time.Millisecond)
 }
 
 // hasRolled reports whether a closed segment waits for its sync.

@@ -667,3 +667,26 @@ func TestLagSecondsOfACursorThatNeverDeliveredCountsFromItsOldestData(t *testing
 	require.Len(t, st.Cursors, 1)
 	require.Equal(t, 90.0, st.Cursors[0].LagSeconds)
 }
+
+func TestMaintenanceSleepsUntilItsNextDuty(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	for _, c := range []struct {
+		name                            string
+		fsync, cursors                  time.Duration
+		lastSync, lastCursors, lastColl time.Time
+		want                            time.Duration
+	}{
+		{"every duty just ran", time.Second, time.Second, now, now, now, time.Second},
+		{"cursors are due first", time.Second, time.Second, now, ago(300 * time.Millisecond), now, 700 * time.Millisecond},
+		{"a short fsync interval", 10 * time.Millisecond, time.Second, ago(4 * time.Millisecond), now, now, 6 * time.Millisecond},
+		{"sync after every append: no sync duty", 0, 5 * time.Second, ago(time.Hour), now, ago(200 * time.Millisecond), 800 * time.Millisecond},
+		{"overdue", time.Second, time.Second, ago(time.Hour), now, now, time.Millisecond},
+		{"the clock went back", time.Second, 2 * time.Second, now.Add(time.Hour), now.Add(time.Hour), now.Add(time.Hour), time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := &Log{opts: Options{FsyncInterval: c.fsync, CursorSyncInterval: c.cursors}}
+			require.Equal(t, c.want, l.untilNextDuty(now, c.lastSync, c.lastCursors, c.lastColl))
+		})
+	}
+}

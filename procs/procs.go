@@ -6,7 +6,7 @@
 // request and outgoing batch. With a second processor idle, each goroutine
 // made runnable wakes a second thread to look for work; it mostly finds
 // none and parks again, two context switches for nothing. On the two-core
-// machine of docs/benchmarks.md, one processor took 18% less CPU per
+// machine of docs/benchmarks.md, one processor took 10-16% less CPU per
 // scraped sample. When the work outgrows one processor (a catch-up after
 // an outage, a larger fleet) the controller restores the default within
 // an interval, and gives it back only after a quiet stretch.

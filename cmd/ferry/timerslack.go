@@ -10,7 +10,7 @@ import "time"
 // a core wakes from idle at every scrape and every received request. On
 // the two-core virtual machine of docs/benchmarks.md those sleeps were
 // almost half of ferry's context switches and each one is expensive, so
-// relaying cost 14% less CPU per sample with a slack of 1 ms than with
+// relaying cost a fifth less CPU per sample with a slack of 1 ms than with
 // Linux's 50 µs. Timers and tickers are at most that much later, well
 // inside the 2 ms within which a scrape keeps its aligned timestamp.
 const defaultTimerSlack = time.Millisecond

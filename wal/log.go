@@ -380,12 +380,19 @@ func (l *Log) wakeMaintenance() {
 // positions, and deletes segments that are no longer needed or over a limit.
 func (l *Log) maintain() {
 	defer l.wg.Done()
-	var lastSync, lastCollect time.Time
-	lastCursors := l.opts.Now()
 	// The loop sleeps until its next duty is due instead of waking on a
 	// short tick: every wake-up of an idle agent costs context switches.
-	// Duties that share an interval fall due together, once per interval.
-	t := time.NewTimer(l.untilNextDuty(lastCursors, lastSync, lastCursors, lastCollect))
+	// The duties' clocks start together and only move on their own
+	// schedule (an early sync for a closed segment, or a collection for
+	// the size limit, does not move them), and a duty that falls due
+	// within dutySlop of another runs with it, so duties that share an
+	// interval cost one wake-up per interval.
+	start := l.opts.Now()
+	lastSync, lastCursors, lastCollect := start, start, start
+	due := func(now, last time.Time, every time.Duration) bool {
+		return now.Sub(last) >= every-dutySlop(every)
+	}
+	t := time.NewTimer(l.untilNextDuty(start, lastSync, lastCursors, lastCollect))
 	defer t.Stop()
 	for {
 		select {
@@ -397,31 +404,43 @@ func (l *Log) maintain() {
 		now := l.opts.Now()
 		// A closed segment is synced at once rather than at the next
 		// interval, which also bounds the files kept open for it.
-		if fi := l.opts.FsyncInterval; fi > 0 && (now.Sub(lastSync) >= fi || l.hasRolled()) {
-			lastSync = now
-			if err := l.syncActive(); err != nil {
-				l.log.Error("Periodic sync of the log failed", "err", err)
+		if fi := l.opts.FsyncInterval; fi > 0 {
+			periodic := due(now, lastSync, fi)
+			if periodic {
+				lastSync = now
+			}
+			if periodic || l.hasRolled() {
+				if err := l.syncActive(); err != nil {
+					l.log.Error("Periodic sync of the log failed", "err", err)
+				}
 			}
 		}
-		if now.Sub(lastCursors) >= l.opts.CursorSyncInterval {
+		if due(now, lastCursors, l.opts.CursorSyncInterval) {
 			lastCursors = now
 			l.persistCursors()
 		}
-		if now.Sub(lastCollect) >= collectInterval || l.overLimit() {
+		periodic := due(now, lastCollect, collectInterval)
+		if periodic {
 			lastCollect = now
+		}
+		if periodic || l.overLimit() {
 			l.collect(now)
 		}
 		t.Reset(l.untilNextDuty(now, lastSync, lastCursors, lastCollect))
 	}
 }
 
+// dutySlop is how early a duty of the maintenance loop may run: a
+// sixteenth of its interval, so that duties a wake-up's latency apart
+// still run together.
+func dutySlop(every time.Duration) time.Duration { return every / 16 }
+
 // collectInterval is how often the log looks for segments to delete.
 const collectInterval = time.Second
 
 // untilNextDuty is how long the maintenance loop may sleep after now: until
-// the first of its duties is due, never longer than the shortest interval
-// (a clock that jumps back cannot put it to sleep for long) and at least a
-// millisecond.
+// the first of its duties is due, at least a millisecond, and never longer
+// than the shortest interval, whatever the last times say.
 func (l *Log) untilNextDuty(now, lastSync, lastCursors, lastCollect time.Time) time.Duration {
 	shortest := min(l.opts.CursorSyncInterval, collectInterval)
 	d := min(l.opts.CursorSyncInterval-now.Sub(lastCursors), collectInterval-now.Sub(lastCollect))

@@ -11,8 +11,8 @@ import "time"
 // the two-core virtual machine of docs/benchmarks.md those sleeps were
 // almost half of ferry's context switches and each one is expensive, so
 // relaying cost a fifth less CPU per sample with a slack of 1 ms than with
-// Linux's 50 µs. Timers and tickers are at most that much later, well
-// inside the 2 ms within which a scrape keeps its aligned timestamp.
+// Linux's 50 µs. Timers and tickers may fire up to that much later, which
+// fits the 2 ms within which a scrape keeps its aligned timestamp.
 const defaultTimerSlack = time.Millisecond
 
 // timerSlackExecEnv marks the process ferry starts again with its timer

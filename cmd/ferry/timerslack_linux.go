@@ -23,7 +23,7 @@ func applyTimerSlack(d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	if os.Getenv(timerSlackExecEnv) != "" {
+	if _, again := os.LookupEnv(timerSlackExecEnv); again {
 		return os.Unsetenv(timerSlackExecEnv)
 	}
 	runtime.LockOSThread() // prctl and execve must run on one thread
@@ -38,10 +38,19 @@ func applyTimerSlack(d time.Duration) error {
 	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(d.Nanoseconds()), 0, 0, 0); err != nil {
 		return fmt.Errorf("set timer slack: %w", err)
 	}
-	exe, err := os.Executable()
-	if err == nil {
-		err = syscall.Exec(exe, os.Args, append(os.Environ(), timerSlackExecEnv+"=1"))
+	// A real-time thread ignores the slack: starting again would not help.
+	if got, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); err != nil || time.Duration(got) != d {
+		return fmt.Errorf("the kernel kept a timer slack of %v", time.Duration(got))
 	}
+	// /proc/self/exe is the running binary even if its file was replaced
+	// meanwhile, as an upgrade does.
+	exe := "/proc/self/exe"
+	if _, err := os.Stat(exe); err != nil {
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("start again with the timer slack set: %w", err)
+		}
+	}
+	err = syscall.Exec(exe, os.Args, append(os.Environ(), timerSlackExecEnv+"=1"))
 	// Still here: the slack stays on this thread alone, which is harmless.
 	return fmt.Errorf("start again with the timer slack set: %w", err)
 }

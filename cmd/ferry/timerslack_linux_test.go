@@ -26,6 +26,9 @@ func timerSlackOf(t *testing.T, pid int) map[int]bool {
 		if os.IsNotExist(err) {
 			continue // the thread ended meanwhile
 		}
+		if os.IsPermission(err) {
+			t.Skipf("threads' timer slack cannot be read here: %v", err)
+		}
 		require.NoError(t, err)
 		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
 		require.NoError(t, err)

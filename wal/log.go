@@ -90,6 +90,9 @@ type Log struct {
 	m              *metrics
 	zenc           *zstd.Encoder
 	zdec           *zstd.Decoder
+	// maintenanceWakeups counts the maintenance loop's wake-ups; a test
+	// checks that duties sharing an interval share them.
+	maintenanceWakeups atomic.Int64
 
 	mu           sync.Mutex
 	segs         []*segment // oldest first; the last one is the active segment
@@ -401,6 +404,7 @@ func (l *Log) maintain() {
 		case <-t.C:
 		case <-l.wake:
 		}
+		l.maintenanceWakeups.Add(1)
 		now := l.opts.Now()
 		// A closed segment is synced at once rather than at the next
 		// interval, which also bounds the files kept open for it.

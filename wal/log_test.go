@@ -690,3 +690,21 @@ func TestMaintenanceSleepsUntilItsNextDuty(t *testing.T) {
 		})
 	}
 }
+
+// TestMaintenanceDutiesShareWakeups: sync and cursor duties every 100 ms,
+// collection every second, make about ten wake-ups a second, not one per
+// duty. (Duties that drift apart by a wake-up's latency each wake the loop
+// on their own: twenty and more.)
+func TestMaintenanceDutiesShareWakeups(t *testing.T) {
+	opts := testOptions()
+	opts.FsyncInterval, opts.CursorSyncInterval = 100*time.Millisecond, 100*time.Millisecond
+	l := openLog(t, t.TempDir(), opts)
+	defer l.Close()
+	_, err := l.OpenCursor("a")
+	require.NoError(t, err)
+	start := l.maintenanceWakeups.Load()
+	time.Sleep(1050 * time.Millisecond)
+	woke := l.maintenanceWakeups.Load() - start
+	require.LessOrEqual(t, woke, int64(14), "wake-ups in 1.05 s")
+	require.GreaterOrEqual(t, woke, int64(1), "the loop runs")
+}

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/ferrymetrics/ferry/config"
 	"github.com/ferrymetrics/ferry/discovery"
+	"github.com/ferrymetrics/ferry/gcgoal"
 	"github.com/ferrymetrics/ferry/receiver"
 	"github.com/ferrymetrics/ferry/remote"
 	"github.com/ferrymetrics/ferry/scrape"
@@ -56,7 +56,11 @@ type Options struct {
 	// the end of the host name, as a StatefulSet pod's ordinal.
 	ClusterShards     int
 	ClusterShardIndex int
-	Logger            *slog.Logger
+	// AdaptiveGoGC adapts the garbage collector's target to what
+	// collections cost (package gcgoal) while neither runtime.gogc nor
+	// $GOGC sets it.
+	AdaptiveGoGC bool
+	Logger       *slog.Logger
 	// Flags are shown on the status page.
 	Flags map[string]string
 }
@@ -71,6 +75,7 @@ type Agent struct {
 	scrape *scrape.Manager
 	sm     *sender.Metrics
 	start  time.Time
+	gc     *gcgoal.Controller
 
 	mu         sync.Mutex
 	cfg        *config.Config
@@ -107,6 +112,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a := &Agent{opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), cfg: cfg,
 		senders: map[string]*runningSender{}, start: time.Now()}
+	a.gc = gcgoal.New(gcgoal.Options{Start: config.DefaultGoGC, Logger: opts.Logger.With("component", "gc")})
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ferry_build_info", Help: "ferry's version; always 1."},
 		[]string{"version", "revision", "goversion"})
@@ -183,6 +189,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.releaseRemovedCursors(a.cfg)
 	a.applyLocked(a.cfg)
 	a.mu.Unlock()
+	if a.opts.AdaptiveGoGC {
+		go a.gc.Run(ctx)
+	}
 	scrapeCtx, stopScrape := context.WithCancel(context.Background())
 	go a.scrape.Run(scrapeCtx, a.disc.Updates())
 
@@ -282,8 +291,10 @@ func storageChanged(a, b config.Storage) bool { return a != b }
 // applyLocked brings scraping, discovery, senders and the receiver in line
 // with cfg. Callers hold a.mu.
 func (a *Agent) applyLocked(cfg *config.Config) {
-	if old := debug.SetGCPercent(cfg.GoGC); old != cfg.GoGC {
-		a.logger.Info("Garbage collector target set (runtime.gogc)", "old", old, "new", cfg.GoGC)
+	if a.opts.AdaptiveGoGC && !cfg.GoGCSet {
+		a.gc.Adapt()
+	} else {
+		a.gc.Fix(cfg.GoGC)
 	}
 	a.applySenders(cfg)
 	a.applyReceiver(cfg)

@@ -34,30 +34,35 @@ type Config struct {
 	// runtime.gogc when the file writes it, else $GOGC when set (both as
 	// in Prometheus), else DefaultGoGC.
 	GoGC int
+	// GoGCSet says the file or $GOGC chose GoGC. Otherwise ferry adapts
+	// the target to what collections cost (package gcgoal), starting
+	// from DefaultGoGC, unless --no-runtime.adaptive-gogc keeps it there.
+	GoGCSet bool
 	// Source is the file as read, for display.
 	Source []byte
 }
 
-// DefaultGoGC is ferry's garbage collector target when neither the file's
-// runtime.gogc nor $GOGC sets one (Prometheus: 75). ferry's steady state
-// allocates little, so a heap closer to its live data costs little CPU;
-// docs/benchmarks.md has the measurements.
+// DefaultGoGC is where ferry's garbage collector target starts when neither
+// the file's runtime.gogc nor $GOGC sets one (Prometheus: a fixed 75): the
+// agent adapts it from there (package gcgoal), or keeps it with
+// --no-runtime.adaptive-gogc. docs/benchmarks.md has the measurements.
 const DefaultGoGC = 50
 
-// goGC returns the effective runtime.gogc (see Config.GoGC).
-func goGC(prom *promconfig.Config, written bool) int {
+// goGC returns the effective runtime.gogc (see Config.GoGC) and whether
+// the file or the environment chose it.
+func goGC(prom *promconfig.Config, written bool) (int, bool) {
 	if written {
-		return prom.Runtime.GoGC
+		return prom.Runtime.GoGC, true
 	}
 	switch v := os.Getenv("GOGC"); {
 	case strings.EqualFold(v, "off"):
-		return -1
+		return -1, true
 	case v != "":
 		if n, err := strconv.Atoi(v); err == nil {
-			return n
+			return n, true
 		}
 	}
-	return DefaultGoGC
+	return DefaultGoGC, false
 }
 
 // LoadFile reads and loads the configuration file at path. Relative paths in
@@ -124,13 +129,15 @@ func Load(text []byte, dir string, logger *slog.Logger) (*Config, error) {
 		return nil, err
 	}
 
+	gogc, gogcSet := goGC(prom, l.gogcSet)
 	return &Config{
 		Prometheus:  prom,
 		Scrape:      scrape,
 		RemoteWrite: rw,
 		Storage:     fs.Storage,
 		Receiver:    fs.Receiver,
-		GoGC:        goGC(prom, l.gogcSet),
+		GoGC:        gogc,
+		GoGCSet:     gogcSet,
 		Source:      bytes.Clone(text),
 	}, nil
 }

@@ -390,7 +390,7 @@ func TestRedactedShowsEffectiveConfigWithoutSecrets(t *testing.T) {
 		"max_samples_per_send: 10000", // ferry's queue_config default
 		"capacity: 20000",
 		"retry_on_http_429: true",
-		"runtime:\n  gogc: " + strconv.Itoa(DefaultGoGC) + "\n", // ferry's default, not Prometheus'
+		"runtime:\n  gogc: " + strconv.Itoa(DefaultGoGC) + " # ferry's start: adapted", // ferry's default, not Prometheus'
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered config lacks %q:\n%s", want, out)
@@ -509,17 +509,20 @@ func TestGoGCFromFileThenEnvironmentThenFerryDefault(t *testing.T) {
 	for _, c := range []struct {
 		file, env string
 		want      int
+		set       bool // chosen by the file or the environment, not adapted
 	}{
-		{"", "", DefaultGoGC},
-		{"runtime:\n  gogc: 120\n", "", 120},
-		{"runtime:\n  gogc: 120\n", "30", 120},
-		{"", "30", 30},
-		{"", "off", -1},
-		{"runtime: {}\n", "", DefaultGoGC},
+		{"", "", DefaultGoGC, false},
+		{"runtime:\n  gogc: 120\n", "", 120, true},
+		{"runtime:\n  gogc: 120\n", "30", 120, true},
+		{"", "30", 30, true},
+		{"", "off", -1, true},
+		{"", "plenty", DefaultGoGC, false},
+		{"runtime: {}\n", "", DefaultGoGC, false},
 	} {
 		t.Setenv("GOGC", c.env)
-		if got := mustLoad(t, c.file).GoGC; got != c.want {
-			t.Errorf("file %q, GOGC=%q: GoGC = %d, want %d", c.file, c.env, got, c.want)
+		cfg := mustLoad(t, c.file)
+		if cfg.GoGC != c.want || cfg.GoGCSet != c.set {
+			t.Errorf("file %q, GOGC=%q: GoGC = %d (set %v), want %d (set %v)", c.file, c.env, cfg.GoGC, cfg.GoGCSet, c.want, c.set)
 		}
 	}
 }

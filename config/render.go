@@ -43,12 +43,16 @@ func (c *Config) Redacted() (string, error) {
 	}
 
 	// runtime.gogc as ferry runs it: its default is not Prometheus'.
-	gogc := &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.Itoa(c.GoGC)}
-	if _, rt := mappingEntry(top, "runtime"); rt != nil && rt.Kind == yaml.MappingNode {
-		setScalar(rt, "gogc", gogc.Value)
-	} else {
-		top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "runtime"},
-			&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "gogc"}, gogc}})
+	// Unless the file or $GOGC chose it, it is where adapting starts.
+	gogc := strconv.Itoa(c.GoGC)
+	_, rt := mappingEntry(top, "runtime")
+	if rt == nil || rt.Kind != yaml.MappingNode {
+		rt = &yaml.Node{Kind: yaml.MappingNode}
+		top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "runtime"}, rt)
+	}
+	setScalar(rt, "gogc", gogc)
+	if _, v := mappingEntry(rt, "gogc"); v != nil && !c.GoGCSet {
+		v.LineComment = "ferry's start: adapted to what collections cost unless --no-runtime.adaptive-gogc"
 	}
 
 	var ferry yaml.Node

@@ -7,6 +7,7 @@ import (
 	"time"
 )
 
-func processCPUTime() (time.Duration, error) {
+// CPUTime is not measured on this platform.
+func CPUTime() (time.Duration, error) {
 	return 0, errors.New("not measured on this platform")
 }

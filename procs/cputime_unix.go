@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// processCPUTime is the user and system time of every thread of the
+// CPUTime is the user and system time of every thread of the
 // process so far.
-func processCPUTime() (time.Duration, error) {
+func CPUTime() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, err

@@ -56,7 +56,7 @@ func (o *Options) setDefaults() {
 		o.Logger = slog.Default()
 	}
 	if o.cpuTime == nil {
-		o.cpuTime = processCPUTime
+		o.cpuTime = CPUTime
 	}
 	if o.gomaxprocs == nil {
 		o.gomaxprocs = runtime.GOMAXPROCS

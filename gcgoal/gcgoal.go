@@ -173,17 +173,19 @@ func (c *Controller) Percent() int {
 func (c *Controller) Run(ctx context.Context) {
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
+	// The first reading is taken at once, so the first window ends
+	// Window intervals from now.
 	for {
+		u, err := c.opts.read()
+		if err != nil {
+			c.opts.Logger.Warn("Cannot measure the garbage collector's CPU; its target stays", "err", err, "gogc", c.Percent())
+			return
+		}
+		c.observe(u)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			u, err := c.opts.read()
-			if err != nil {
-				c.opts.Logger.Warn("Cannot measure the garbage collector's CPU; its target stays", "err", err, "gogc", c.Percent())
-				return
-			}
-			c.observe(u)
 		}
 	}
 }

@@ -9,9 +9,9 @@ import (
 )
 
 // TestIdleFerryLowersItsGCTarget: an idle ferry spends next to nothing on
-// collections, so it lowers the garbage collector's target from 50 within
-// its first measuring window (three 10 s intervals); a target the file
-// writes, or --no-runtime.adaptive-gogc, stays where it was put.
+// collections, so it halves the garbage collector's target from 50 at the
+// end of its first measuring window (three 10 s intervals); a target the
+// file writes, or --no-runtime.adaptive-gogc, stays where it was put.
 func TestIdleFerryLowersItsGCTarget(t *testing.T) {
 	start := func(t *testing.T, file string, args ...string) *runningFerry {
 		dir := t.TempDir()

@@ -14,7 +14,7 @@
 //
 // The controller measures the share of the process's CPU spent in
 // collections and follows it: it halves the target while the share stays
-// small, and doubles it as soon as the share grows.
+// small, and doubles it when the share stays large.
 package gcgoal
 
 import (
@@ -40,10 +40,11 @@ type Options struct {
 	Start, Min, Max int
 	// LowerBelow and RaiseAbove are the shares of the process's CPU spent
 	// collecting under which, over the window, the target is halved and
-	// over which, in the last interval alone, it is doubled; defaults 0.02
-	// and 0.05 (more than twice LowerBelow, so halving never provokes a
-	// raise).
+	// over which, in RaiseAfter intervals in a row, it is doubled; defaults
+	// 0.02, 0.05 (more than twice LowerBelow, so halving never provokes a
+	// raise) and 2.
 	LowerBelow, RaiseAbove float64
+	RaiseAfter             int
 	// Floor, in cores, is the least CPU shares are taken of: a process
 	// that uses less is measured as if it used Floor, so that the
 	// collections of an almost idle process, a large share of almost
@@ -79,6 +80,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.RaiseAbove <= 0 {
 		o.RaiseAbove = 0.05
+	}
+	if o.RaiseAfter <= 0 {
+		o.RaiseAfter = 2
 	}
 	if o.Floor <= 0 {
 		o.Floor = 0.1
@@ -127,6 +131,7 @@ type Controller struct {
 	adapting bool
 	percent  int
 	history  []usage // readings since the last change, oldest first
+	hot      int     // intervals in a row over RaiseAbove
 }
 
 // New returns a controller that has not set anything yet: Fix or Adapt
@@ -141,7 +146,7 @@ func New(opts Options) *Controller {
 func (c *Controller) Fix(percent int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.adapting, c.history = false, c.history[:0]
+	c.adapting, c.history, c.hot = false, c.history[:0], 0
 	if old := c.opts.setPercent(percent); old != percent {
 		c.opts.Logger.Info("Garbage collector target set (runtime.gogc)", "old", old, "new", percent)
 	}
@@ -156,7 +161,7 @@ func (c *Controller) Adapt() {
 	if c.adapting {
 		return
 	}
-	c.adapting, c.history = true, c.history[:0]
+	c.adapting, c.history, c.hot = true, c.history[:0], 0
 	c.set(c.opts.Start)
 	c.opts.Logger.Info("Garbage collector target adapts to what collections cost", "gogc", c.opts.Start, "min", c.opts.Min, "max", c.opts.Max)
 }
@@ -203,14 +208,21 @@ func (c *Controller) observe(u usage) {
 		return
 	}
 	if last := c.share(c.history[n-2], u); last > c.opts.RaiseAbove {
+		// One costly interval is a spike, over before a larger heap
+		// could help: the first scrapes of a fleet, a reload. Only
+		// RaiseAfter in a row raise the target.
+		if c.hot++; c.hot < c.opts.RaiseAfter {
+			return
+		}
 		if p := min(c.percent*2, c.opts.Max); p != c.percent {
 			c.set(p)
 			c.opts.Logger.Debug("Collections take a growing share of the CPU: garbage collector's target raised", "share", last, "gogc", p)
 		}
 		// Measure afresh under the new target.
-		c.history = append(c.history[:0], u)
+		c.history, c.hot = append(c.history[:0], u), 0
 		return
 	}
+	c.hot = 0
 	if n < c.opts.Window+1 {
 		return
 	}

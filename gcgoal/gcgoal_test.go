@@ -52,10 +52,14 @@ func TestControllerDecisions(t *testing.T) {
 		{"a share between the bands holds", []float64{0.03, 0.03, 0.04, 0.03, 0.03}, nil},
 		{"a window over the lower band holds, quiet intervals in it or not", []float64{0, 0.04, 0.04}, nil},
 		{"the window's share is its intervals' together", []float64{0, 0, 0.049}, []int{25}},
-		{"one costly interval doubles at once", []float64{0.2}, []int{100}},
-		{"up to the maximum", []float64{0.2, 0.2, 0.2}, []int{100}},
+		{"one costly interval is a spike", []float64{0.2, 0.01}, nil},
+		{"two in a row double", []float64{0.2, 0.2}, []int{100}},
+		{"a spike resets the count", []float64{0.2, 0.01, 0.2, 0.01}, nil},
+		{"up to the maximum", []float64{0.2, 0.2, 0.2, 0.2, 0.2, 0.2}, []int{100}},
+		{"a spike does not keep the target from coming down",
+			[]float64{0.3, 0, 0, 0, 0}, []int{25}},
 		{"after a raise the window starts again",
-			[]float64{0.2, 0, 0, 0}, []int{100, 50}},
+			[]float64{0.2, 0.2, 0, 0, 0}, []int{100, 50}},
 		{"an idle process lowers", make([]float64, 6), []int{25, 12}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -38,7 +38,7 @@ func newAgentCommand(app *kingpin.Application) *agentCommand {
 	c.cmd.Flag("cluster.shard-index", "This replica's shard, 0..shards-1; -1 takes it from the number at the end of the host name (a StatefulSet pod's ordinal).").Default("0").IntVar(&c.opts.ClusterShardIndex)
 	c.cmd.Flag("shutdown.timeout", "How long shutdown waits for destinations to acknowledge pending data; the rest stays in the log for the next start.").Default("10s").DurationVar(&c.opts.ShutdownTimeout)
 	c.cmd.Flag("runtime.timer-slack", "How late Linux may wake ferry's threads from timed sleeps, to group wake-ups (fewer context switches); 0 keeps the slack ferry was started with. ferry starts itself again once to apply it.").Default(defaultTimerSlack.String()).DurationVar(&c.timerSlack)
-	c.cmd.Flag("runtime.adaptive-gogc", "Adapt the garbage collector's target (GOGC) to what collections cost, between 10 and 100 from 50: halved while they take under 2% of ferry's CPU, doubled when over 5% (ignored when runtime.gogc or GOGC sets it).").Default("true").BoolVar(&c.opts.AdaptiveGoGC)
+	c.cmd.Flag("runtime.adaptive-gogc", "Adapt the garbage collector's target (GOGC) to what collections cost, between 10 and 100 from 50: halved while they take under 2% of ferry's CPU, doubled when over 5% twice in a row (ignored when runtime.gogc or GOGC sets it).").Default("true").BoolVar(&c.opts.AdaptiveGoGC)
 	c.cmd.Flag("runtime.adaptive-gomaxprocs", "Run Go's scheduler with one processor while ferry uses under a quarter of a core, and with the runtime's default from half a core on (ignored when GOMAXPROCS is set).").Default("true").BoolVar(&c.adaptProcs)
 	return c
 }

@@ -202,6 +202,10 @@ func (c *Controller) observe(u usage) {
 	if !c.adapting {
 		return
 	}
+	// The window is the last Window intervals: Window+1 readings.
+	if len(c.history) > c.opts.Window {
+		c.history = append(c.history[:0], c.history[len(c.history)-c.opts.Window:]...)
+	}
 	c.history = append(c.history, u)
 	n := len(c.history)
 	if n < 2 {
@@ -227,7 +231,6 @@ func (c *Controller) observe(u usage) {
 		return
 	}
 	whole := c.share(c.history[0], u)
-	c.history = append(c.history[:0], c.history[1:]...)
 	if whole >= c.opts.LowerBelow {
 		return
 	}

@@ -75,6 +75,23 @@ func TestControllerDecisions(t *testing.T) {
 	}
 }
 
+func TestTheWindowStaysTheLastIntervals(t *testing.T) {
+	// Costly intervals that never come two in a row raise nothing; the
+	// window keeps sliding over the last three intervals all the same.
+	f := &fakeRuntime{percent: 100}
+	ctl := New(f.options())
+	ctl.Adapt()
+	shares := make([]float64, 0, 200)
+	for range 100 {
+		shares = append(shares, 0.2, 0.01)
+	}
+	for _, u := range readings(0.5, shares...) {
+		ctl.observe(u)
+		require.LessOrEqual(t, len(ctl.history), ctl.opts.Window+1)
+	}
+	require.Equal(t, []int{50}, f.set)
+}
+
 func TestSharesOfAlmostNothingAreSmall(t *testing.T) {
 	ctl := New(Options{})
 	require.Zero(t, ctl.share(usage{gc: 1, process: 5, wall: 100}, usage{gc: 1, process: 5, wall: 100}))

@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"math"
+
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -11,6 +13,11 @@ import (
 // exactly that much, in a few shared arrays, before a second, strict pass
 // fills them. Counts come from fields that occupy input bytes, so memory is
 // proportional to the input and never to a number the input claims.
+//
+// The Transcoder is the exception: it keeps only the series being read,
+// so it checks the limits as it reads and stops at the first one crossed;
+// only then, or on another error, does it count the request, to refuse
+// it exactly as DecodeV1 would (limitsFirst).
 
 // inventory is what the counting pass found.
 type inventory struct {
@@ -133,6 +140,10 @@ type decoder struct {
 	samples    []Sample
 	histograms []Histogram
 	exemplars  []Exemplar
+	// maxData bounds len(samples)+len(histograms)+len(exemplars): the
+	// Transcoder, which reads without a counting pass, sets it to what is
+	// left of the request's limit; otherwise it never binds.
+	maxData int
 	// Builders for series labels and for exemplar labels, which may be
 	// read while a series' labels are still being collected.
 	sb, exSB labels.ScratchBuilder
@@ -158,7 +169,7 @@ type decoder struct {
 func newDecoder(lim Limits, inv inventory) *decoder {
 	// A zero ScratchBuilder is not usable with every labels
 	// implementation (dedupelabels needs its symbol table).
-	d := &decoder{lim: lim, sb: labels.NewScratchBuilder(16), exSB: labels.NewScratchBuilder(4)}
+	d := &decoder{lim: lim, maxData: math.MaxInt, sb: labels.NewScratchBuilder(16), exSB: labels.NewScratchBuilder(4)}
 	if inv.samples > 0 {
 		d.samples = make([]Sample, 0, inv.samples)
 	}

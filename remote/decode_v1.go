@@ -135,6 +135,12 @@ func (d *decoder) readSeriesV1(b []byte, mark arenaMark, sink labelSinkV1) error
 // data starts at mark; unknown fields are skipped.
 func (d *decoder) dataFieldV1(f field, mark arenaMark) error {
 	switch f.num {
+	case v1Samples, v1Exemplars, v1Histograms:
+		if len(d.samples)+len(d.histograms)+len(d.exemplars) >= d.maxData {
+			return errOverLimit
+		}
+	}
+	switch f.num {
 	case v1Samples:
 		if err := f.want(protowire.BytesType, "samples"); err != nil {
 			return err

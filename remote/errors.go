@@ -21,6 +21,11 @@ var (
 	ErrUnsupported = errors.New("unsupported remote-write content type or encoding")
 )
 
+// errOverLimit stops a pass that checks the limits as it reads (the
+// Transcoder's); its caller then counts the request to report which limit,
+// with the message a counting pass gives.
+var errOverLimit = tooLargef("request over the limits")
+
 // protoError is a decoding failure. Its message says what was wrong; callers
 // prefix where it happened ("series 12: ") with fmt.Errorf and %w, so the
 // chain still reaches kind.

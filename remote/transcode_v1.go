@@ -57,10 +57,6 @@ type Transcoder struct {
 // FamilyMetadataV1 reads them, for lookup to answer from.
 func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLookup) ([]byte, Counts, int, error) {
 	lim = lim.resolve()
-	inv := count(buf, layoutV1)
-	if err := inv.check(lim); err != nil {
-		return dst, Counts{}, 0, err
-	}
 	t.st.Reset()
 	t.st.init()
 	t.series = t.series[:0]
@@ -69,32 +65,9 @@ func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLoo
 		t.d, t.ready = *newDecoder(lim, inventory{}), true
 	}
 	t.d.lim = lim
-	var c Counts
-	series, metadata := 0, 0
-	for b := buf; len(b) > 0; {
-		f, n, err := nextField(b)
-		if err != nil {
-			return dst, Counts{}, 0, errAtIndex("byte", len(buf)-len(b), err)
-		}
-		b = b[n:]
-		switch f.num {
-		case v1Timeseries:
-			if err := f.want(protowire.BytesType, "timeseries"); err != nil {
-				return dst, Counts{}, 0, errAtIndex("series", series, err)
-			}
-			if err := t.seriesV1(f.b, lookup, &c); err != nil {
-				return dst, Counts{}, 0, errAtIndex("series", series, err)
-			}
-			series++
-		case v1Metadata:
-			if err := f.want(protowire.BytesType, "metadata"); err != nil {
-				return dst, Counts{}, 0, errAtIndex("metadata", metadata, err)
-			}
-			if _, err := decodeMetadataV1(f.b); err != nil {
-				return dst, Counts{}, 0, errAtIndex("metadata", metadata, err)
-			}
-			metadata++
-		}
+	c, series, err := t.read(buf, lim, lookup)
+	if err != nil {
+		return dst, Counts{}, 0, limitsFirst(buf, lim, err)
 	}
 	for _, sym := range t.st.symbols {
 		dst = appendTag(dst, v2Symbols, protowire.BytesType)
@@ -102,6 +75,62 @@ func (t *Transcoder) TranscodeV1(dst, buf []byte, lim Limits, lookup MetadataLoo
 		dst = append(dst, sym...)
 	}
 	return append(dst, t.series...), c, series, nil
+}
+
+// read is TranscodeV1's one pass over buf. It checks the limits as it
+// goes rather than in a counting pass of its own, and stops as soon as
+// what it has read exceeds one (errOverLimit).
+func (t *Transcoder) read(buf []byte, lim Limits, lookup MetadataLookup) (Counts, int, error) {
+	var c Counts
+	series, metadata := 0, 0
+	for b := buf; len(b) > 0; {
+		f, n, err := nextField(b)
+		if err != nil {
+			return c, 0, errAtIndex("byte", len(buf)-len(b), err)
+		}
+		b = b[n:]
+		switch f.num {
+		case v1Timeseries:
+			if series == lim.MaxSeries {
+				return c, 0, errOverLimit
+			}
+			if err := f.want(protowire.BytesType, "timeseries"); err != nil {
+				return c, 0, errAtIndex("series", series, err)
+			}
+			t.d.maxData = lim.MaxSamples - (c.Samples + c.Histograms + c.Exemplars)
+			if err := t.seriesV1(f.b, lookup, &c); err != nil {
+				return c, 0, errAtIndex("series", series, err)
+			}
+			series++
+		case v1Metadata:
+			if metadata == lim.MaxSeries {
+				return c, 0, errOverLimit
+			}
+			if err := f.want(protowire.BytesType, "metadata"); err != nil {
+				return c, 0, errAtIndex("metadata", metadata, err)
+			}
+			if _, err := decodeMetadataV1(f.b); err != nil {
+				return c, 0, errAtIndex("metadata", metadata, err)
+			}
+			metadata++
+		}
+	}
+	return c, series, nil
+}
+
+// limitsFirst returns the error DecodeV1 gives for a request that a
+// single pass refused with err: DecodeV1 counts the whole request first,
+// so a request over a limit is refused for that, whatever else is wrong
+// with it. Counting only now keeps that pass off the path of requests
+// that are accepted.
+func limitsFirst(buf []byte, lim Limits, err error) error {
+	inv := count(buf, layoutV1)
+	if lerr := inv.check(lim); lerr != nil {
+		return lerr
+	}
+	// Had the pass stopped at a limit, count would have found it over
+	// too: what the pass read is part of what count counts.
+	return err
 }
 
 // FamilyMetadataV1 returns the metadata entries of an RW1 request, for a

@@ -160,3 +160,39 @@ func symbolsOf(t testing.TB, buf []byte) []string {
 	}
 	return out
 }
+
+// The Transcoder has no counting pass: it checks the limits as it reads.
+// It must still refuse what DecodeV1 refuses, with DecodeV1's message
+// (which counts the whole request first), and stop reading a series that
+// takes it over the limit rather than collect all of its samples.
+func TestTranscodeV1ChecksLimitsAsItReads(t *testing.T) {
+	series := func(name string, samples int) Series {
+		s := Series{Labels: labels.FromStrings("__name__", name)}
+		for i := range samples {
+			s.Samples = append(s.Samples, Sample{Value: float64(i), Timestamp: int64(i)})
+		}
+		return s
+	}
+	meta := FamilyMetadata{MetricFamilyName: "a", Metadata: Metadata{Type: MetricTypeGauge}}
+	lim := Limits{MaxSeries: 3, MaxSamples: 100}
+	broken := []byte{0x2a, 0x05, 0x01} // a timeseries field cut short
+	for _, c := range []struct {
+		name string
+		buf  []byte
+	}{
+		{"at the limits", AppendV1(nil, &Request{Series: []Series{series("a", 50), series("b", 50), series("c", 0)}})},
+		{"one series over the sample limit", AppendV1(nil, &Request{Series: []Series{series("a", 10_000)}})},
+		{"over the sample limit in the last series", AppendV1(nil, &Request{Series: []Series{series("a", 60), series("b", 41)}})},
+		{"over the series limit", AppendV1(nil, &Request{Series: []Series{series("a", 1), series("b", 1), series("c", 1), series("d", 1)}})},
+		{"over the metadata limit", AppendV1(nil, &Request{FamilyMetadata: []FamilyMetadata{meta, meta, meta, meta}})},
+		{"broken, and over a limit before the break", append(AppendV1(nil, &Request{Series: []Series{series("a", 101)}}), broken...)},
+		{"broken, and over a limit after the break", append(broken, AppendV1(nil, &Request{Series: []Series{series("a", 101)}})...)},
+		{"broken within the limits", append(AppendV1(nil, &Request{Series: []Series{series("a", 3)}}), broken...)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var tr Transcoder
+			requireSameTranscode(t, &tr, c.buf, lim)
+			require.LessOrEqual(t, cap(tr.d.samples), 2*lim.MaxSamples, "samples collected past the limit")
+		})
+	}
+}

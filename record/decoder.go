@@ -61,6 +61,21 @@ func (b *Batch) Reset() {
 	b.samples = b.samples[:0]
 }
 
+// Take hands the batch's series, their hashes and the samples they point
+// into to the caller, who owns them from then on, and gives the batch the
+// (emptied) slices passed in to decode the next record into: a record
+// that goes on whole is not copied. Histograms, exemplars and dictionary
+// ids stay where the series point; the caller must not rely on a received
+// batch's, which the next record reuses.
+func (b *Batch) Take(series []remote.Series, hashes []uint64, samples []remote.Sample) ([]remote.Series, []uint64, []remote.Sample) {
+	outSeries, outHashes, outSamples := b.Series, b.Hashes, b.samples
+	clear(series)
+	b.Series, b.Hashes, b.samples = series[:0], hashes[:0], samples[:0]
+	clear(b.Families)
+	b.Families = b.Families[:0]
+	return outSeries, outHashes, outSamples
+}
+
 // Decoder decodes the records one wal Reader returns, in order. It keeps the
 // state of every stream of the current segment. It is not safe for
 // concurrent use.

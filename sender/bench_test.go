@@ -8,7 +8,9 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/ferrymetrics/ferry/bench/loadgen"
+	"github.com/ferrymetrics/ferry/record"
 	"github.com/ferrymetrics/ferry/remote"
+	"github.com/ferrymetrics/ferry/wal"
 )
 
 // nodeLikeBatch builds a request like the ones a sender forms in steady
@@ -222,4 +224,50 @@ func BenchmarkInterleavedRequest(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkDecodeAndSplitScrape measures what the read loop does with a
+// scrape record of 1000 node_exporter-like series: decode it and hand it
+// to its lane as a piece, which takes the decoded batch over whole. The
+// records are a keyframe and 99 scrapes that follow it, decoded in turn.
+func BenchmarkDecodeAndSplitScrape(b *testing.B) {
+	req := nodeLikeBatch(1, 1000)
+	enc := record.NewStreamEncoder(7)
+	refs := make([]record.Ref, len(req.Series))
+	var records [][]byte
+	for k := range 100 {
+		enc.Begin(int64(k)*10_000, 1)
+		for i := range req.Series {
+			s := &req.Series[i]
+			if !enc.Valid(refs[i]) {
+				refs[i] = enc.Define(s.Labels, s.Labels.Get("__name__"), s.Metadata)
+			}
+			enc.Add(refs[i], s.Samples[0].Value+float64(k*i%7))
+		}
+		data, _ := enc.Finish()
+		records = append(records, append([]byte(nil), data...))
+		enc.Done(true)
+	}
+	s := &Sender{cfg: settings{maxSamplesPerSend: 10_000}, router: newRouter(1)}
+	var dec *record.Decoder
+	var batch record.Batch
+	next := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if next%len(records) == 0 {
+			// A new segment: the decoder starts again from the keyframe.
+			dec = record.NewDecoder(nil)
+		}
+		batch.Reset()
+		rec := wal.Record{Kind: record.KindStream, Data: records[next%len(records)], Pos: wal.Pos{Segment: uint64(1 + next/len(records))}}
+		next++
+		if err := dec.Decode(rec, &batch); err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range s.split(&batch) {
+			s.router.release(p.slots)
+			p.recycle()
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
 }

@@ -336,13 +336,20 @@ func (s *Sender) readLoop(ctx context.Context) {
 // always travels through one lane while it has data in flight. Series of
 // different tenants never share a piece.
 func (s *Sender) split(b *record.Batch) []*piece {
+	if p := s.whole(b); p != nil {
+		return []*piece{p}
+	}
 	limit := s.cfg.maxSamplesPerSend
 	type key struct {
 		lane   int
 		tenant string
 	}
 	var pieces []*piece
-	open := map[key]*piece{}
+	// The open piece of each lane and tenant. Consecutive series mostly
+	// share both, so the last one is checked before the map.
+	var open map[key]*piece
+	var last *piece
+	var lastKey key
 	var tl tenantLookup
 	for i := range b.Series {
 		ser := &b.Series[i]
@@ -366,22 +373,62 @@ func (s *Sender) split(b *record.Batch) []*piece {
 			ln = s.router.assign(slot)
 			k.lane = ln
 		}
-		cur := open[k]
+		cur := last
+		if cur == nil || k != lastKey {
+			cur = open[k]
+		}
 		if cur == nil || cur.n+len(ser.Samples)+len(ser.Histograms) > limit && cur.n > 0 {
 			cur = newPiece(ln, tenant)
 			if b.Stream != 0 {
 				cur.lane = s.router.assign(slot)
 				cur.slots = append(cur.slots, uint16(slot))
 			}
+			if open == nil {
+				open = map[key]*piece{}
+			}
 			open[k] = cur
 			pieces = append(pieces, cur)
 		}
+		last, lastKey = cur, k
 		if b.Stream == 0 {
 			cur.slots = append(cur.slots, uint16(slot))
 		}
 		cur.add(ser, b.Hashes[i], b.Stream == 0)
 	}
 	return pieces
+}
+
+// whole returns a scrape record as one piece that takes over the
+// batch's memory instead of copying it, or nil when the record must be
+// split: what piece.add would do to each series is already true of it.
+// Its series go to one lane (their stream's), its samples live in the
+// batch's arena, each series' slice of it capped, and its ids in the
+// decoder's stream state, which a keyframe replaces rather than
+// rewrites. Records with histograms or exemplars, which live in memory
+// the decoder reuses, records over max_samples_per_send, records with a
+// series without samples (split skips those), and destinations that
+// split by a tenant label take the copying path.
+func (s *Sender) whole(b *record.Batch) *piece {
+	if b.Stream == 0 || s.tenantLabel != "" || len(b.Series) == 0 {
+		return nil
+	}
+	n := 0
+	for i := range b.Series {
+		ser := &b.Series[i]
+		if len(ser.Samples) == 0 || len(ser.Histograms) > 0 || len(ser.Exemplars) > 0 {
+			return nil
+		}
+		n += len(ser.Samples)
+	}
+	if n > s.cfg.maxSamplesPerSend {
+		return nil
+	}
+	slot := slotOfStream(b.Stream)
+	p := newPiece(s.router.assign(slot), b.Tenant)
+	p.slots = append(p.slots, uint16(slot))
+	p.series, p.hashes, p.samples = b.Take(p.series, p.hashes, p.samples)
+	p.n = n
+	return p
 }
 
 // tenantLookup finds a series' tenant label, remembering the label name's id

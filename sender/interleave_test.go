@@ -109,3 +109,35 @@ func describe(series []remote.Series) []string {
 	}
 	return out
 }
+
+// Pieces of distinct slots stay whole until interleave, which gathers
+// their series into the request by rank; the request owns its entries, so
+// recycling the pieces afterwards cannot change it.
+func TestPiecesOfDistinctSlotsAreGatheredByRank(t *testing.T) {
+	l := &lane{}
+	for slot, p := range []*piece{pieceOf(1, "a1", "a2"), pieceOf(2, "b1", "b2", "b3"), pieceOf(3, "c1")} {
+		p.slots = append(p.slots, uint16(slot))
+		l.add(p)
+	}
+	if l.indexed || len(l.req.Series) != 0 {
+		t.Fatalf("pieces of distinct slots were gathered before the request was complete (indexed %v, %d series)", l.indexed, len(l.req.Series))
+	}
+	l.interleave()
+	want := []string{"a1[1]", "b1[2]", "c1[3]", "a2[1]", "b2[2]", "b3[2]"}
+	if got := describe(l.req.Series); !slices.Equal(got, want) {
+		t.Fatalf("order after interleave:\n got %v\nwant %v", got, want)
+	}
+	for _, p := range l.pieces {
+		clear(p.series) // what recycling a piece does
+	}
+	if got := describe(l.req.Series); !slices.Equal(got, want) {
+		t.Fatalf("the request changed with its pieces: %v", got)
+	}
+	if l.n != 6 {
+		t.Fatalf("samples in the batch = %d, want 6", l.n)
+	}
+	l.reset()
+	if len(l.req.Series) != 0 || slices.ContainsFunc(l.req.Series[:cap(l.req.Series)], func(s remote.Series) bool { return s.Samples != nil }) {
+		t.Fatal("reset left series behind in the request")
+	}
+}

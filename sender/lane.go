@@ -55,11 +55,11 @@ type lane struct {
 	indexed bool
 	slots   [numSlots / 64]uint64 // routing slots of the batch's pieces
 	pieces  []*piece              // the pieces merged into the batch
-	ends    []int                 // per piece, the end of its new series in req.Series
+	ends    []int                 // once indexed, per piece, the end of its new series in req.Series
 	spare   []remote.Series
-	spans   []span // interleave's scratch
-	tenant  string // the tenant of every piece in the batch
-	n       int    // samples in the batch
+	runs    [][]remote.Series // interleave's scratch
+	tenant  string            // the tenant of every piece in the batch
+	n       int               // samples in the batch
 	pb      []byte
 	comp    []byte
 	st      remote.SymbolTable
@@ -125,10 +125,10 @@ func (l *lane) run(ctx context.Context) {
 func (l *lane) add(p *piece) {
 	if !l.indexed {
 		if len(p.slots) == 1 && !l.hasSlot(p.slots[0]) {
+			// The series stay in the piece until interleave
+			// gathers every piece's into the request.
 			l.setSlot(p.slots[0])
-			l.req.Series = append(l.req.Series, p.series...)
 			l.pieces = append(l.pieces, p)
-			l.ends = append(l.ends, len(l.req.Series))
 			l.n += p.n
 			return
 		}
@@ -158,17 +158,18 @@ func (l *lane) add(p *piece) {
 	l.n += p.n
 }
 
-// indexAll indexes the batch's series, which until now were appended piece
-// after piece without merging, and switches add to looking series up.
+// indexAll gathers the batch's series, which until now stayed in their
+// pieces, into the request piece after piece, indexes them, and switches
+// add to looking series up.
 func (l *lane) indexAll() {
-	at := 0
 	for _, q := range l.pieces {
-		for _, h := range q.hashes {
+		for i, h := range q.hashes {
 			if _, ok := l.index.get(h); !ok {
-				l.index.put(h, at)
+				l.index.put(h, len(l.req.Series))
 			}
-			at++
+			l.req.Series = append(l.req.Series, q.series[i])
 		}
+		l.ends = append(l.ends, len(l.req.Series))
 	}
 	l.indexed = true
 }

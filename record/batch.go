@@ -58,7 +58,7 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 func (d *Decoder) decodeBatchIDs(data []byte, out *Batch) error {
 	from := len(out.Series)
 	var err error
-	out.Series, out.Hashes, err = remote.DecodeV2Dict(data, batchLimits, d.dict, out.Series, out.Hashes, &out.scratch)
+	out.Series, out.Hashes, err = remote.DecodeV2Dict(data, batchLimits, d.dict, out.Series, out.Hashes, &out.mem.scratch)
 	if err != nil {
 		return fmt.Errorf("%w: batch: %v", ErrMalformed, err)
 	}

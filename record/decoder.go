@@ -48,7 +48,15 @@ type Batch struct {
 
 	// The series' samples (and a received batch's histograms, exemplars
 	// and dictionary ids) live in this memory, which the next record
-	// decoded into b reuses: a Batch's contents last until then.
+	// decoded into b reuses: a Batch's contents last until then, unless
+	// Take hands them over.
+	mem Arena
+}
+
+// Arena is the memory a decoded batch's series point into: a scrape
+// record's samples, a received batch's samples, histograms, exemplars and
+// dictionary ids. The zero value is ready to use.
+type Arena struct {
 	samples []remote.Sample
 	scratch remote.DictScratch
 }
@@ -58,22 +66,25 @@ func (b *Batch) Reset() {
 	clear(b.Series)
 	clear(b.Families)
 	b.Stream, b.Series, b.Hashes, b.Families, b.Dropped, b.Tenant = 0, b.Series[:0], b.Hashes[:0], b.Families[:0], 0, ""
-	b.samples = b.samples[:0]
+	b.mem.samples = b.mem.samples[:0]
 }
 
-// Take hands the batch's series, their hashes and the samples they point
+// Take hands the batch's series, their hashes and the arena they point
 // into to the caller, who owns them from then on, and gives the batch the
-// (emptied) slices passed in to decode the next record into: a record
-// that goes on whole is not copied. Histograms, exemplars and dictionary
-// ids stay where the series point; the caller must not rely on a received
-// batch's, which the next record reuses.
-func (b *Batch) Take(series []remote.Series, hashes []uint64, samples []remote.Sample) ([]remote.Series, []uint64, []remote.Sample) {
-	outSeries, outHashes, outSamples := b.Series, b.Hashes, b.samples
+// slices and the arena passed in (whose series the caller is done with)
+// to decode the next record into: a record that goes on whole is not
+// copied. A scrape record's histograms and exemplars, and its series'
+// dictionary ids, are not in the arena: the ids stay with the decoder's
+// stream state, which a keyframe replaces rather than rewrites.
+func (b *Batch) Take(series []remote.Series, hashes []uint64, mem *Arena) ([]remote.Series, []uint64) {
+	outSeries, outHashes := b.Series, b.Hashes
 	clear(series)
-	b.Series, b.Hashes, b.samples = series[:0], hashes[:0], samples[:0]
+	b.Series, b.Hashes = series[:0], hashes[:0]
+	b.mem, *mem = *mem, b.mem
+	b.mem.samples = b.mem.samples[:0]
 	clear(b.Families)
 	b.Families = b.Families[:0]
-	return outSeries, outHashes, outSamples
+	return outSeries, outHashes
 }
 
 // Decoder decodes the records one wal Reader returns, in order. It keeps the
@@ -296,7 +307,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 	var firstSeries, firstSample int
 	if out != nil {
 		out.Stream = id
-		firstSeries, firstSample = len(out.Series), len(out.samples)
+		firstSeries, firstSample = len(out.Series), len(out.mem.samples)
 		d.entry = d.entry[:0]
 		for range st.series {
 			d.entry = append(d.entry, 0)
@@ -328,15 +339,15 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 			out.Dropped++
 			continue
 		}
-		out.samples = append(out.samples, remote.Sample{Value: math.Float64frombits(s.prev), Timestamp: t, StartTimestamp: start})
+		out.mem.samples = append(out.mem.samples, remote.Sample{Value: math.Float64frombits(s.prev), Timestamp: t, StartTimestamp: start})
 		d.addEntry(out, st, s, idx)
 	}
 	if out != nil {
 		// Point each new series at its sample only now: appending to
-		// out.samples may have moved it.
+		// out.mem.samples may have moved it.
 		for i := firstSeries; i < len(out.Series); i++ {
 			k := firstSample + i - firstSeries
-			out.Series[i].Samples = out.samples[k : k+1 : k+1]
+			out.Series[i].Samples = out.mem.samples[k : k+1 : k+1]
 		}
 	}
 	if flags&flagHistograms != 0 {

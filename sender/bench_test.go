@@ -271,3 +271,30 @@ func BenchmarkDecodeAndSplitScrape(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(req.Series)), "ns/sample")
 }
+
+// BenchmarkDecodeAndSplitReceived is BenchmarkDecodeAndSplitScrape for a
+// received 1000-series batch on a destination with one lane, where the
+// piece takes the decoded batch over whole as well.
+func BenchmarkDecodeAndSplitReceived(b *testing.B) {
+	var tr remote.Transcoder
+	data, _, _, err := tr.TranscodeV1(nil, remote.AppendV1(nil, nodeLikeBatch(1, 1000)), remote.Limits{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data = record.AppendBatchTenant(data, "")
+	s := &Sender{cfg: settings{maxSamplesPerSend: 10_000}, router: newRouter(1)}
+	dec := record.NewDecoder(nil)
+	var batch record.Batch
+	b.ReportAllocs()
+	for b.Loop() {
+		batch.Reset()
+		if err := dec.Decode(wal.Record{Kind: record.KindBatch, Data: data, Pos: wal.Pos{Segment: 1}}, &batch); err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range s.split(&batch) {
+			s.router.release(p.slots)
+			p.recycle()
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/sample")
+}

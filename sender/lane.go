@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferrymetrics/ferry/record"
 	"github.com/ferrymetrics/ferry/remote"
 )
 
@@ -19,7 +20,11 @@ type piece struct {
 	hashes  []uint64
 	samples []remote.Sample // arena of the series' samples
 	refs    []uint32        // arena of a received batch's dictionary ids
-	n       int
+	// mem is the decoded batch's memory when the piece took the batch
+	// over whole (Sender.whole): its series point into it, not into
+	// samples and refs.
+	mem record.Arena
+	n   int
 }
 
 // pieces are recycled once their lane has sent them: a piece of a scrape

@@ -39,6 +39,27 @@ func (r *router) assign(slot int) int {
 	return int(r.lane[slot])
 }
 
+// assignAll is assign for each of slots, under one lock: it returns the
+// lane of the first and whether all got that lane. Either way every slot
+// counts one more piece in flight, as after assign.
+func (r *router) assignAll(slots []uint16) (lane int, same bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	same = true
+	for i, slot := range slots {
+		if r.inflight[slot] == 0 {
+			r.lane[slot] = int32(int(slot) % r.active)
+		}
+		r.inflight[slot]++
+		if i == 0 {
+			lane = int(r.lane[slot])
+		} else if int(r.lane[slot]) != lane {
+			same = false
+		}
+	}
+	return lane, same
+}
+
 // release counts pieces of the given slots as done.
 func (r *router) release(slots []uint16) {
 	r.mu.Lock()

@@ -398,35 +398,57 @@ func (s *Sender) split(b *record.Batch) []*piece {
 	return pieces
 }
 
-// whole returns a scrape record as one piece that takes over the
+// whole returns a record as one piece that takes over the decoded
 // batch's memory instead of copying it, or nil when the record must be
-// split: what piece.add would do to each series is already true of it.
-// Its series go to one lane (their stream's), its samples live in the
-// batch's arena, each series' slice of it capped, and its ids in the
-// decoder's stream state, which a keyframe replaces rather than
-// rewrites. Records with histograms or exemplars, which live in memory
-// the decoder reuses, records over max_samples_per_send, records with a
-// series without samples (split skips those), and destinations that
-// split by a tenant label take the copying path.
+// split. It does when every series goes to one lane: a scrape record's
+// all do (their stream's slot), a received batch's do when the slots of
+// its series all map to the same lane, as they do while the destination
+// runs one. What piece.add would do to each series is then already true
+// of it: its samples (and a received batch's histograms, exemplars and
+// ids) live in the batch's arena, each series' slices of it capped. A
+// scrape record's histograms and exemplars live elsewhere, so records
+// with them take the copying path, as do records over
+// max_samples_per_send, records with a series without data (split skips
+// those) and destinations that split by a tenant label.
 func (s *Sender) whole(b *record.Batch) *piece {
-	if b.Stream == 0 || s.tenantLabel != "" || len(b.Series) == 0 {
+	if s.tenantLabel != "" || len(b.Series) == 0 {
 		return nil
 	}
 	n := 0
 	for i := range b.Series {
 		ser := &b.Series[i]
-		if len(ser.Samples) == 0 || len(ser.Histograms) > 0 || len(ser.Exemplars) > 0 {
+		k := len(ser.Samples) + len(ser.Histograms)
+		switch {
+		case k+len(ser.Exemplars) == 0:
 			return nil
+		case b.Stream != 0 && len(ser.Histograms)+len(ser.Exemplars) > 0:
+			return nil
+		case k == 0:
+			k = 1 // an exemplar-only series still has to be sent
 		}
-		n += len(ser.Samples)
+		n += k
 	}
 	if n > s.cfg.maxSamplesPerSend {
 		return nil
 	}
-	slot := slotOfStream(b.Stream)
-	p := newPiece(s.router.assign(slot), b.Tenant)
-	p.slots = append(p.slots, uint16(slot))
-	p.series, p.hashes, p.samples = b.Take(p.series, p.hashes, p.samples)
+	p := newPiece(0, b.Tenant)
+	if b.Stream != 0 {
+		slot := slotOfStream(b.Stream)
+		p.lane = s.router.assign(slot)
+		p.slots = append(p.slots, uint16(slot))
+	} else {
+		for _, h := range b.Hashes {
+			p.slots = append(p.slots, uint16(slotOfSeries(h)))
+		}
+		var same bool
+		if p.lane, same = s.router.assignAll(p.slots); !same {
+			// The batch spans lanes: give the slots back and split it.
+			s.router.release(p.slots)
+			p.recycle()
+			return nil
+		}
+	}
+	p.series, p.hashes = b.Take(p.series, p.hashes, &p.mem)
 	p.n = n
 	return p
 }

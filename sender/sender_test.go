@@ -42,6 +42,7 @@ type receiver struct {
 	srv     *httptest.Server
 
 	histograms, exemplars, nhcb int
+	histogramCounts             uint64 // sum of the integer histograms' counts
 	seriesMeta, familyMeta      map[string]remote.Metadata
 }
 
@@ -105,6 +106,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, h := range s.Histograms {
 			if h.FH != nil && h.FH.Schema == -53 {
 				rc.nhcb++
+			}
+			if h.H != nil {
+				rc.histogramCounts += h.H.Count
 			}
 		}
 		if !s.Metadata.IsZero() {

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -111,10 +112,7 @@ func TestSeriesWithSamplesAndHistogramsReachesAnRW2Receiver(t *testing.T) {
 		{Labels: other, Samples: []remote.Sample{{Value: 7, Timestamp: 1000}}},
 	}})
 	var tr remote.Transcoder
-	batch, c, _, err := tr.TranscodeV1(nil, rw1, remote.Limits{}, nil)
-	require.NoError(t, err)
-	_, err = l.Append(wal.Entry{Kind: record.KindBatch, Count: uint32(c.Samples + c.Histograms), Data: batch})
-	require.NoError(t, err)
+	appendReceived(t, l, &tr, rw1)
 
 	require.Eventually(t, func() bool {
 		rc.mu.Lock()
@@ -126,4 +124,57 @@ func TestSeriesWithSamplesAndHistogramsReachesAnRW2Receiver(t *testing.T) {
 	defer rc.mu.Unlock()
 	require.Equal(t, []remote.Sample{{Value: 1, Timestamp: 1000}}, rc.samples[mixed.String()])
 	require.Equal(t, 1, rc.exemplars)
+}
+
+// A received batch that goes to one lane is handed over whole: its piece
+// keeps the memory the batch was decoded into, samples, histograms and
+// exemplars, while the read loop decodes the next records into other
+// memory. Many batches wait in the lane at once here (a request holds up
+// to 10,000 samples); each sample, histogram and exemplar must arrive as
+// it was stored.
+func TestReceivedBatchesHandedOverWholeArriveIntact(t *testing.T) {
+	rc, l, s := startRW2(t, func(cfg *promconfig.RemoteWriteConfig) {
+		cfg.SendExemplars, cfg.SendNativeHistograms = true, true
+	})
+	const records, series = 40, 50
+	want := map[string][]remote.Sample{}
+	var wantCounts uint64
+	var tr remote.Transcoder
+	for r := range records {
+		req := &remote.Request{}
+		for i := range series {
+			ls := labels.FromStrings("__name__", fmt.Sprintf("m%d", i), "job", "edge")
+			smp := remote.Sample{Value: float64(r*1000 + i), Timestamp: int64(r+1) * 1000}
+			req.Series = append(req.Series, remote.Series{Labels: ls, Samples: []remote.Sample{smp},
+				Exemplars: []remote.Exemplar{{Labels: labels.FromStrings("trace_id", fmt.Sprint(r, "-", i)), Value: smp.Value, Timestamp: smp.Timestamp}}})
+			want[ls.String()] = append(want[ls.String()], smp)
+		}
+		h := &histogram.Histogram{Count: uint64(r + 1), ZeroCount: uint64(r + 1), ZeroThreshold: 0.001}
+		req.Series = append(req.Series, remote.Series{Labels: labels.FromStrings("__name__", "h", "job", "edge"),
+			Histograms: []remote.Histogram{{Timestamp: int64(r+1) * 1000, H: h}}})
+		wantCounts += uint64(r + 1)
+		appendReceived(t, l, &tr, remote.AppendV1(nil, req))
+	}
+	require.Eventually(t, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return rc.histograms == records && rc.exemplars == records*series
+	}, 10*time.Second, 10*time.Millisecond)
+	s.Stop(time.Second)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	require.Equal(t, wantCounts, rc.histogramCounts)
+	for k, w := range want {
+		require.Equal(t, w, rc.samples[k], k)
+	}
+}
+
+// appendReceived stores an RW1 request in the log as a relaying receiver
+// does: converted to RW2 by tr.
+func appendReceived(t *testing.T, l *wal.Log, tr *remote.Transcoder, rw1 []byte) {
+	t.Helper()
+	batch, c, _, err := tr.TranscodeV1(nil, rw1, remote.Limits{}, nil)
+	require.NoError(t, err)
+	_, err = l.Append(wal.Entry{Kind: record.KindBatch, Count: uint32(c.Samples + c.Histograms), Data: batch})
+	require.NoError(t, err)
 }

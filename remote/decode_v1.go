@@ -135,14 +135,8 @@ func (d *decoder) readSeriesV1(b []byte, mark arenaMark, sink labelSinkV1) error
 // data starts at mark; unknown fields are skipped.
 func (d *decoder) dataFieldV1(f field, mark arenaMark) error {
 	switch f.num {
-	case v1Samples, v1Exemplars, v1Histograms:
-		if len(d.samples)+len(d.histograms)+len(d.exemplars) >= d.maxData {
-			return errOverLimit
-		}
-	}
-	switch f.num {
 	case v1Samples:
-		if err := f.want(protowire.BytesType, "samples"); err != nil {
+		if err := d.wantData(f, "samples"); err != nil {
 			return err
 		}
 		smp, err := decodeSample(f.b, false)
@@ -152,7 +146,7 @@ func (d *decoder) dataFieldV1(f field, mark arenaMark) error {
 		d.samples = append(d.samples, smp)
 	case v1Exemplars:
 		i := len(d.exemplars) - mark.exemplars
-		if err := f.want(protowire.BytesType, "exemplars"); err != nil {
+		if err := d.wantData(f, "exemplars"); err != nil {
 			return err
 		}
 		e, err := d.exemplarV1(f.b)
@@ -162,7 +156,7 @@ func (d *decoder) dataFieldV1(f field, mark arenaMark) error {
 		d.exemplars = append(d.exemplars, e)
 	case v1Histograms:
 		i := len(d.histograms) - mark.histograms
-		if err := f.want(protowire.BytesType, "histograms"); err != nil {
+		if err := d.wantData(f, "histograms"); err != nil {
 			return err
 		}
 		h, err := decodeHistogram(f.b, false)
@@ -170,6 +164,19 @@ func (d *decoder) dataFieldV1(f field, mark arenaMark) error {
 			return errAtIndex("histogram", i, err)
 		}
 		d.histograms = append(d.histograms, h)
+	}
+	return nil
+}
+
+// wantData checks the type of a sample, exemplar or histogram field,
+// then that the arenas have room for one more (maxData). In that order: a
+// field of the wrong type is not one a counting pass counts.
+func (d *decoder) wantData(f field, name string) error {
+	if err := f.want(protowire.BytesType, name); err != nil {
+		return err
+	}
+	if len(d.samples)+len(d.histograms)+len(d.exemplars) >= d.maxData {
+		return errOverLimit
 	}
 	return nil
 }

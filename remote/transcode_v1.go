@@ -91,11 +91,13 @@ func (t *Transcoder) read(buf []byte, lim Limits, lookup MetadataLookup) (Counts
 		b = b[n:]
 		switch f.num {
 		case v1Timeseries:
-			if series == lim.MaxSeries {
-				return c, 0, errOverLimit
-			}
+			// The type first: a field of the wrong type is not one
+			// DecodeV1's counting pass counts against the limit.
 			if err := f.want(protowire.BytesType, "timeseries"); err != nil {
 				return c, 0, errAtIndex("series", series, err)
+			}
+			if series == lim.MaxSeries {
+				return c, 0, errOverLimit
 			}
 			t.d.maxData = lim.MaxSamples - (c.Samples + c.Histograms + c.Exemplars)
 			if err := t.seriesV1(f.b, lookup, &c); err != nil {
@@ -103,11 +105,11 @@ func (t *Transcoder) read(buf []byte, lim Limits, lookup MetadataLookup) (Counts
 			}
 			series++
 		case v1Metadata:
-			if metadata == lim.MaxSeries {
-				return c, 0, errOverLimit
-			}
 			if err := f.want(protowire.BytesType, "metadata"); err != nil {
 				return c, 0, errAtIndex("metadata", metadata, err)
+			}
+			if metadata == lim.MaxSeries {
+				return c, 0, errOverLimit
 			}
 			if _, err := decodeMetadataV1(f.b); err != nil {
 				return c, 0, errAtIndex("metadata", metadata, err)

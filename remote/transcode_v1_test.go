@@ -176,6 +176,12 @@ func TestTranscodeV1ChecksLimitsAsItReads(t *testing.T) {
 	meta := FamilyMetadata{MetricFamilyName: "a", Metadata: Metadata{Type: MetricTypeGauge}}
 	lim := Limits{MaxSeries: 3, MaxSamples: 100}
 	broken := []byte{0x2a, 0x05, 0x01} // a timeseries field cut short
+	// A timeseries field, and a series' samples field, of the varint
+	// type: not counted by a counting pass, refused by the strict one.
+	seriesVarint := []byte{0x08, 0x01}
+	one := AppendV1(nil, &Request{Series: []Series{series("z", 0)}}) // 0x0a, its length, the series' labels
+	inner := append(append([]byte(nil), one[2:]...), 0x10, 0x01)
+	samplesVarint := append([]byte{0x0a, byte(len(inner))}, inner...)
 	for _, c := range []struct {
 		name string
 		buf  []byte
@@ -188,6 +194,8 @@ func TestTranscodeV1ChecksLimitsAsItReads(t *testing.T) {
 		{"broken, and over a limit before the break", append(AppendV1(nil, &Request{Series: []Series{series("a", 101)}}), broken...)},
 		{"broken, and over a limit after the break", append(broken, AppendV1(nil, &Request{Series: []Series{series("a", 101)}})...)},
 		{"broken within the limits", append(AppendV1(nil, &Request{Series: []Series{series("a", 3)}}), broken...)},
+		{"a series of the wrong type once the series limit is reached", append(AppendV1(nil, &Request{Series: []Series{series("a", 1), series("b", 1), series("c", 1)}}), seriesVarint...)},
+		{"samples of the wrong type once the sample limit is reached", append(AppendV1(nil, &Request{Series: []Series{series("a", 100)}}), samplesVarint...)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var tr Transcoder

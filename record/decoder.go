@@ -73,9 +73,10 @@ func (b *Batch) Reset() {
 // into to the caller, who owns them from then on, and gives the batch the
 // slices and the arena passed in (whose series the caller is done with)
 // to decode the next record into: a record that goes on whole is not
-// copied. A scrape record's histograms and exemplars, and its series'
-// dictionary ids, are not in the arena: the ids stay with the decoder's
-// stream state, which a keyframe replaces rather than rewrites.
+// copied. A scrape record's histograms and exemplars are not in the
+// arena, as the decoder allocates them for each record, nor are its
+// series' dictionary ids, which stay with the decoder's stream state: a
+// keyframe replaces that rather than rewrites it.
 func (b *Batch) Take(series []remote.Series, hashes []uint64, mem *Arena) ([]remote.Series, []uint64) {
 	outSeries, outHashes := b.Series, b.Hashes
 	clear(series)

@@ -32,6 +32,11 @@ func newRouter(active int) *router {
 func (r *router) assign(slot int) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.take(slot)
+}
+
+// take is assign for a caller that holds r.mu.
+func (r *router) take(slot int) int {
 	if r.inflight[slot] == 0 {
 		r.lane[slot] = int32(slot % r.active)
 	}
@@ -47,13 +52,9 @@ func (r *router) assignAll(slots []uint16) (lane int, same bool) {
 	defer r.mu.Unlock()
 	same = true
 	for i, slot := range slots {
-		if r.inflight[slot] == 0 {
-			r.lane[slot] = int32(int(slot) % r.active)
-		}
-		r.inflight[slot]++
-		if i == 0 {
-			lane = int(r.lane[slot])
-		} else if int(r.lane[slot]) != lane {
+		if ln := r.take(int(slot)); i == 0 {
+			lane = ln
+		} else if ln != lane {
 			same = false
 		}
 	}

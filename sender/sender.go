@@ -405,11 +405,11 @@ func (s *Sender) split(b *record.Batch) []*piece {
 // its series all map to the same lane, as they do while the destination
 // runs one. What piece.add would do to each series is then already true
 // of it: its samples (and a received batch's histograms, exemplars and
-// ids) live in the batch's arena, each series' slices of it capped. A
-// scrape record's histograms and exemplars live elsewhere, so records
-// with them take the copying path, as do records over
-// max_samples_per_send, records with a series without data (split skips
-// those) and destinations that split by a tenant label.
+// ids) live in the batch's arena, each series' slices of it capped, and a
+// scrape record's histograms and exemplars in memory the decoder
+// allocated for that record alone. Records over max_samples_per_send,
+// records with a series without data (split skips those) and
+// destinations that split by a tenant label take the copying path.
 func (s *Sender) whole(b *record.Batch) *piece {
 	if s.tenantLabel != "" || len(b.Series) == 0 {
 		return nil
@@ -417,16 +417,10 @@ func (s *Sender) whole(b *record.Batch) *piece {
 	n := 0
 	for i := range b.Series {
 		ser := &b.Series[i]
-		k := len(ser.Samples) + len(ser.Histograms)
-		switch {
-		case k+len(ser.Exemplars) == 0:
+		if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 {
 			return nil
-		case b.Stream != 0 && len(ser.Histograms)+len(ser.Exemplars) > 0:
-			return nil
-		case k == 0:
-			k = 1 // an exemplar-only series still has to be sent
 		}
-		n += k
+		n += weight(ser)
 	}
 	if n > s.cfg.maxSamplesPerSend {
 		return nil
@@ -495,10 +489,17 @@ func (p *piece) add(s *remote.Series, h uint64, copyRefs bool) {
 	c.Exemplars = append([]remote.Exemplar(nil), s.Exemplars...)
 	p.series = append(p.series, c)
 	p.hashes = append(p.hashes, h)
-	p.n += len(s.Samples) + len(s.Histograms)
-	if len(s.Samples)+len(s.Histograms) == 0 {
-		p.n++ // an exemplar-only series still has to be sent
+	p.n += weight(s)
+}
+
+// weight is what a series counts for against max_samples_per_send: its
+// samples and histograms, or one for an exemplar-only series, which still
+// has to be sent.
+func weight(s *remote.Series) int {
+	if n := len(s.Samples) + len(s.Histograms); n > 0 {
+		return n
 	}
+	return 1
 }
 
 // protocol returns the message and encoding to send with now.

@@ -45,7 +45,7 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 			d.OnMetadata(s.Labels.Get(model.MetricNameLabel), s.Metadata)
 		}
 		out.Series = append(out.Series, s)
-		out.Hashes = append(out.Hashes, s.Labels.Hash())
+		out.Hashes = append(out.Hashes, remote.LabelsHash(s.Labels))
 		out.Families = append(out.Families, "")
 	}
 	return nil
@@ -58,7 +58,7 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 func (d *Decoder) decodeBatchIDs(data []byte, out *Batch) error {
 	from := len(out.Series)
 	var err error
-	out.Series, out.Hashes, err = remote.DecodeV2Dict(data, batchLimits, d.dict, out.Series, out.Hashes, &out.mem.scratch)
+	out.Series, out.Hashes, err = remote.DecodeStoredV2(data, d.dict, out.Series, out.Hashes, &out.mem.scratch)
 	if err != nil {
 		return fmt.Errorf("%w: batch: %v", ErrMalformed, err)
 	}

@@ -234,7 +234,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		s := seriesState{hash: lset.Hash(), mtype: mtype, keep: keep, refsOff: uint32(len(st.refs))}
+		s := seriesState{hash: remote.LabelsHash(lset), mtype: mtype, keep: keep, refsOff: uint32(len(st.refs))}
 		if keep {
 			lset.Range(func(l labels.Label) {
 				st.refs = append(st.refs, d.dict.Intern(l.Name), d.dict.Intern(l.Value))

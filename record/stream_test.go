@@ -99,7 +99,7 @@ func readSamples(t *testing.T, r *wal.Reader, d *Decoder) (got []sample, errs []
 		}
 		for i, s := range b.Series {
 			require.Len(t, s.Samples, 1)
-			require.Equal(t, s.LabelSet().Hash(), b.Hashes[i])
+			require.Equal(t, remote.LabelsHash(s.LabelSet()), b.Hashes[i])
 			got = append(got, sample{s.LabelSet(), s.Samples[0].Timestamp, math.Float64bits(s.Samples[0].Value)})
 		}
 	}

@@ -155,15 +155,15 @@ type decoder struct {
 	// The symbols the current series' metadata names (0, "", if none).
 	helpRef, unitRef uint32
 
-	// DecodeV2Dict's state: ids[i] is the dictionary id of symbols[i];
-	// the series' ids live in idArena (idOffs[i] is where series i's
-	// start), and hbuf is scratch space for hashing labels.
-	dict    *Dict
-	ids     []uint32
-	idArena []uint32
-	idOffs  []int
-	hashes  []uint64
-	hbuf    []byte
+	// DecodeStoredV2's state: ids[i] is the dictionary id of symbols[i]
+	// and symHashes[i] its hash; the series' ids live in idArena
+	// (idOffs[i] is where series i's start).
+	dict      *Dict
+	ids       []uint32
+	symHashes []uint64
+	idArena   []uint32
+	idOffs    []int
+	hashes    []uint64
 }
 
 func newDecoder(lim Limits, inv inventory) *decoder {

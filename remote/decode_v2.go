@@ -5,7 +5,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -26,26 +25,39 @@ func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 	return req, nil
 }
 
-// DecodeV2Dict decodes an RW2 request like DecodeV2, with the same checks,
-// and appends its series to series and their label hashes to hashes. The
-// series have Dict and Refs (see Series) instead of Labels: each symbol of
-// the request is interned into dict once, however many series use it. A
-// hash is the value labels.Labels.Hash returns for the series' labels.
-// Metadata strings are the dictionary's. Only the goroutine that interns
-// into dict may call it. On error, series and hashes come back as given.
+// DecodeStoredV2 decodes an RW2 request that was checked when it was
+// stored (by CheckV2, or written by AppendV2 or a Transcoder), such as a
+// received batch read back from the log, and appends its series to series
+// and their hashes (LabelsHash) to hashes. The series have Dict and Refs
+// (see Series) instead of Labels: each symbol of the request is interned
+// into dict once, however many series use it, and a series' hash is
+// folded from its strings' hashes in the dictionary. Metadata strings are
+// the dictionary's. Only the goroutine that interns into dict may call it.
+// On error, series and hashes come back as given.
+//
+// It trusts what the request was checked for: it neither limits the
+// request's size nor checks symbols for UTF-8 nor label names for order,
+// duplicates or emptiness. It still refuses whatever would make it read
+// out of bounds (a malformed field, a reference out of range, an odd
+// number of label references), so a payload that is corrupt in spite of
+// the log's checksum gets an error, not a panic.
 //
 // With a scratch, the series' samples, histograms, exemplars and ids live
 // in its memory, valid until the scratch is used again; without, in memory
 // of their own.
-func DecodeV2Dict(buf []byte, lim Limits, dict *Dict, series []Series, hashes []uint64, scratch *DictScratch) ([]Series, []uint64, error) {
+func DecodeStoredV2(buf []byte, dict *Dict, series []Series, hashes []uint64, scratch *DictScratch) ([]Series, []uint64, error) {
 	req := &Request{Series: series}
-	h, err := decodeV2(buf, lim, dict, req, hashes, scratch, false)
+	h, err := decodeV2(buf, storedLimits, dict, req, hashes, scratch, false)
 	if err != nil {
 		clear(req.Series[len(series):])
 		return series, hashes, err
 	}
 	return req.Series, h, nil
 }
+
+// storedLimits are no limits: the request was held to the receiver's when
+// it was stored, and a stored request must always decode.
+var storedLimits = Limits{MaxSeries: -1, MaxLabels: -1, MaxSamples: -1}
 
 // CheckV2 checks an RW2 request as DecodeV2 does, refusing exactly what
 // it refuses with the same errors, and counts what it carries and its
@@ -64,7 +76,7 @@ func CheckV2(buf []byte, lim Limits, scratch *DictScratch) (c Counts, series int
 	return c, series, nil
 }
 
-// DictScratch is memory DecodeV2Dict and CheckV2 reuse from one call to
+// DictScratch is memory DecodeStoredV2 and CheckV2 reuse from one call to
 // the next. The zero value is ready to use.
 type DictScratch struct {
 	series []Series // CheckV2's
@@ -83,7 +95,7 @@ func (s *DictScratch) decoder(lim Limits, inv inventory, check bool) *decoder {
 	d.exemplars = reuse(d.exemplars, inv.exemplars)
 	d.symbols = d.symbols[:0]
 	d.refs, d.exRefs, d.helpRef, d.unitRef = d.refs[:0], d.exRefs[:0], 0, 0
-	d.ids, d.idArena, d.idOffs, d.hbuf = d.ids[:0], d.idArena[:0], d.idOffs[:0], d.hbuf[:0]
+	d.ids, d.symHashes, d.idArena, d.idOffs = d.ids[:0], d.symHashes[:0], d.idArena[:0], d.idOffs[:0]
 	return d
 }
 
@@ -123,14 +135,20 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 	// the symbols may alias buf, unless exemplar labels would too. A
 	// check keeps nothing.
 	alias := dict != nil && builderCopiesStrings || check
-	if d.symbols, err = readSymbols(d.symbols, buf, inv, alias); err != nil {
+	// With a dict the request is a stored one, checked when it was
+	// stored (DecodeStoredV2).
+	trusted := dict != nil
+	if d.symbols, err = readSymbols(d.symbols, buf, inv, alias, trusted); err != nil {
 		return hashes, err
 	}
 	if dict != nil {
 		d.dict = dict
 		d.ids = slices.Grow(d.ids[:0], len(d.symbols))
+		d.symHashes = slices.Grow(d.symHashes[:0], len(d.symbols))
 		for _, sym := range d.symbols {
-			d.ids = append(d.ids, dict.Intern(sym))
+			id := dict.Intern(sym)
+			d.ids = append(d.ids, id)
+			d.symHashes = append(d.symHashes, dict.hash(id))
 		}
 		d.hashes = hashes
 		d.idOffs = slices.Grow(d.idOffs[:0], inv.series+1)
@@ -171,8 +189,9 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 
 // readSymbols collects the symbols of the request into one string and
 // appends them to symbols as sub-strings of it, or, with alias, as strings
-// that alias buf.
-func readSymbols(symbols []string, buf []byte, inv inventory, alias bool) ([]string, error) {
+// that alias buf. A trusted request's symbols were checked for UTF-8 when
+// it was stored.
+func readSymbols(symbols []string, buf []byte, inv inventory, alias, trusted bool) ([]string, error) {
 	var arena strings.Builder
 	if inv.symbols > 0 {
 		if !alias {
@@ -196,7 +215,7 @@ func readSymbols(symbols []string, buf []byte, inv inventory, alias bool) ([]str
 		if i == 0 && len(f.b) != 0 {
 			return nil, invalidf("symbols[0] is %s, must be empty", quote(f.b))
 		}
-		if !utf8.Valid(f.b) {
+		if !trusted && !utf8.Valid(f.b) {
 			return nil, invalidf("symbols[%d] %s is not valid UTF-8", i, quote(f.b))
 		}
 		if len(f.b) > maxLabelBytes {
@@ -335,31 +354,32 @@ func (d *decoder) builder(sb *labels.ScratchBuilder) *labels.ScratchBuilder {
 	return sb
 }
 
-// dictRefs checks the current series' label references as labelsFromRefs
-// does and appends their dictionary ids, then those of its help and unit,
-// to the id arena, and the hash of its labels to d.hashes.
+// dictRefs appends the current series' dictionary ids, then those of its
+// help and unit, to the id arena, and its hash to d.hashes. Its request is
+// a stored one: the references are checked only for their range.
 func (d *decoder) dictRefs(s *Series) error {
 	refs := d.refs
 	if err := d.checkRefCount(refs); err != nil {
 		return err
 	}
 	d.idOffs = append(d.idOffs, len(d.idArena))
-	d.hbuf = d.hbuf[:0]
-	prev := ""
-	for i := 0; i < len(refs); i += 2 {
-		name, value, err := d.label(refs, i, prev)
-		if err != nil {
+	h := uint64(hashSeed)
+	for i, r := range refs {
+		if int64(r) >= int64(len(d.ids)) {
+			_, err := d.symbol(refs, i)
 			return err
 		}
-		prev = name
-		d.idArena = append(d.idArena, d.ids[refs[i]], d.ids[refs[i+1]])
-		d.hbuf = appendHashed(appendHashed(d.hbuf, name), value)
+	}
+	for i := 0; i < len(refs); i += 2 {
+		name, value := refs[i], refs[i+1]
+		d.idArena = append(d.idArena, d.ids[name], d.ids[value])
+		h = foldLabel(h, d.symHashes[name], d.symHashes[value])
 	}
 	help, unit := d.ids[d.helpRef], d.ids[d.unitRef]
 	d.idArena = append(d.idArena, help, unit)
 	s.Dict = d.dict
 	s.Metadata.Help, s.Metadata.Unit = d.dict.String(help), d.dict.String(unit)
-	d.hashes = append(d.hashes, xxhash.Sum64(d.hbuf))
+	d.hashes = append(d.hashes, finishHash(h))
 	return nil
 }
 
@@ -385,20 +405,6 @@ func (d *decoder) label(refs []uint32, i int, prev string) (name, value string, 
 		return "", "", err
 	}
 	return name, value, checkLabel(prev, name, value)
-}
-
-// appendHashed appends s as labels.Labels holds it, and hashes it, in
-// Prometheus' default (stringlabels) build: its length in one byte, or
-// 255 and three little-endian bytes from 255 on, then its bytes. The
-// result must equal labels.Labels.Hash (FuzzDecodeV2 checks it), so a
-// series has one hash whichever way it was decoded.
-func appendHashed(b []byte, s string) []byte {
-	if n := len(s); n < 255 {
-		b = append(b, byte(n))
-	} else {
-		b = append(b, 255, byte(n), byte(n>>8), byte(n>>16))
-	}
-	return append(b, s...)
 }
 
 // symbol resolves refs[i].

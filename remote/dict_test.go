@@ -70,15 +70,15 @@ func TestDictIsSafeForOneWriterAndConcurrentReaders(t *testing.T) {
 	require.Equal(t, uint32(5), d.Intern("s5"), "interning is idempotent")
 }
 
-// DecodeV2Dict reads symbols in place; nothing it returns may still point
+// DecodeStoredV2 reads symbols in place; nothing it returns may still point
 // into the buffer, which the log reader reuses for the next record.
-func TestDecodeV2DictKeepsNothingOfTheBuffer(t *testing.T) {
+func TestDecodeStoredV2KeepsNothingOfTheBuffer(t *testing.T) {
 	req := richRequest()
 	buf := AppendV2(nil, req, nil)
 	want, err := DecodeV2(buf, Limits{})
 	require.NoError(t, err)
 	d := NewDict()
-	series, _, err := DecodeV2Dict(buf, Limits{}, d, nil, nil, nil)
+	series, _, err := DecodeStoredV2(buf, d, nil, nil, nil)
 	require.NoError(t, err)
 	for i := range buf {
 		buf[i] = 'X'

@@ -28,7 +28,7 @@
 //
 // # Decoding hostile input
 //
-// DecodeV1 and DecodeV2 (and CheckV2, TranscodeV1 and DecodeV2Dict, which
+// DecodeV1 and DecodeV2 (and CheckV2, TranscodeV1 and DecodeStoredV2, which
 // share their code) never panic and allocate memory in proportion to
 // the bytes they are given, never to a count or length the input claims.
 // They are strict: an error says what was wrong and where ("series 12:
@@ -39,7 +39,10 @@
 // byte-wise and unique, no empty name or value, valid UTF-8 (any UTF-8 in
 // names). Histograms must not mix integer and float fields, and their spans
 // must cover exactly their buckets; further validation is
-// histogram.Histogram.Validate's.
+// histogram.Histogram.Validate's. DecodeStoredV2, which reads requests
+// back from the log that were checked when they were stored, trusts them
+// on label sets and UTF-8 and has no Limits, but refuses anything it
+// could not read safely.
 //
 // # RW1: prometheus.WriteRequest
 //

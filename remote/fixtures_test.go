@@ -247,7 +247,7 @@ func dumpLabels(ls labels.Labels) string {
 	return b.String()
 }
 
-func bits(fs []float64) []string {
+func floatBits(fs []float64) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		out[i] = fmt.Sprintf("%#x", math.Float64bits(f))
@@ -263,13 +263,13 @@ func dumpHistogram(h Histogram) string {
 		x := h.H
 		return fmt.Sprintf("int hint=%d schema=%d zt=%#x zc=%d c=%d sum=%#x pos=%v%v neg=%v%v cv=%v",
 			x.CounterResetHint, x.Schema, math.Float64bits(x.ZeroThreshold), x.ZeroCount, x.Count,
-			math.Float64bits(x.Sum), x.PositiveSpans, x.PositiveBuckets, x.NegativeSpans, x.NegativeBuckets, bits(x.CustomValues))
+			math.Float64bits(x.Sum), x.PositiveSpans, x.PositiveBuckets, x.NegativeSpans, x.NegativeBuckets, floatBits(x.CustomValues))
 	case h.FH != nil:
 		x := h.FH
 		return fmt.Sprintf("float hint=%d schema=%d zt=%#x zc=%#x c=%#x sum=%#x pos=%v%v neg=%v%v cv=%v",
 			x.CounterResetHint, x.Schema, math.Float64bits(x.ZeroThreshold), math.Float64bits(x.ZeroCount),
-			math.Float64bits(x.Count), math.Float64bits(x.Sum), x.PositiveSpans, bits(x.PositiveBuckets),
-			x.NegativeSpans, bits(x.NegativeBuckets), bits(x.CustomValues))
+			math.Float64bits(x.Count), math.Float64bits(x.Sum), x.PositiveSpans, floatBits(x.PositiveBuckets),
+			x.NegativeSpans, floatBits(x.NegativeBuckets), floatBits(x.CustomValues))
 	}
 	return "EMPTY"
 }

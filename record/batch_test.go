@@ -1,0 +1,46 @@
+package record
+
+import (
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ferrymetrics/ferry/remote"
+	"github.com/ferrymetrics/ferry/wal"
+)
+
+// A received series must hash the same whether its sender decodes batches
+// into dictionary ids (no write relabeling) or into label sets (with it),
+// and the same as a scraped series with those labels: a reload that adds
+// or removes relabeling must not move a series with data in flight to
+// another routing slot, where it could overtake itself.
+func TestBatchHashesDoNotDependOnTheDecodingPath(t *testing.T) {
+	req := &remote.Request{}
+	for i, ls := range []labels.Labels{
+		labels.FromStrings("__name__", "up", "instance", "a:9100", "job", "node"),
+		labels.FromStrings("__name__", "up", "instance", "b:9100", "job", "node"),
+		// Same strings, traded between name and value or between labels.
+		labels.FromStrings("a", "b", "b", "a"),
+		labels.FromStrings("a", "a", "b", "b"),
+		labels.FromStrings("__name__", "x", "long", string(make([]byte, 300))),
+	} {
+		req.Series = append(req.Series, remote.Series{Labels: ls, Samples: []remote.Sample{{Value: float64(i), Timestamp: 1000}}})
+	}
+	data := AppendBatchTenant(AppendBatch(nil, req, nil), "")
+	rec := wal.Record{Kind: KindBatch, Data: data, Pos: wal.Pos{Segment: 1}}
+
+	var byIDs, byLabels Batch
+	require.NoError(t, NewDecoder(nil).Decode(rec, &byIDs))
+	identity := func(ls labels.Labels) (labels.Labels, bool) { return ls, true }
+	require.NoError(t, NewDecoder(identity).Decode(rec, &byLabels))
+
+	require.Len(t, byIDs.Hashes, len(req.Series))
+	require.Equal(t, byIDs.Hashes, byLabels.Hashes)
+	seen := map[uint64]bool{}
+	for i, s := range req.Series {
+		require.Equal(t, remote.LabelsHash(s.Labels), byIDs.Hashes[i], "series %d", i)
+		require.False(t, seen[byIDs.Hashes[i]], "series %d collides", i)
+		seen[byIDs.Hashes[i]] = true
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -75,8 +76,8 @@ func (b *Batch) Reset() {
 // to decode the next record into: a record that goes on whole is not
 // copied. A scrape record's histograms and exemplars are not in the
 // arena, as the decoder allocates them for each record, nor are its
-// series' dictionary ids, which stay with the decoder's stream state: a
-// keyframe replaces that rather than rewrites it.
+// series' dictionary ids, which stay with the decoder's shapes and stream
+// state: a keyframe or a segment replaces those rather than rewrites them.
 func (b *Batch) Take(series []remote.Series, hashes []uint64, mem *Arena) ([]remote.Series, []uint64) {
 	outSeries, outHashes := b.Series, b.Hashes
 	clear(series)
@@ -105,9 +106,12 @@ type Decoder struct {
 	// A new segment starts a new Dict, since batches of the previous one
 	// may still be waiting to be sent.
 	dict *remote.Dict
-	lb   labels.ScratchBuilder
-	idx  []uint32
-	tss  []int64
+	// shapes are the segment's label name sets and metadata.
+	shapes shapes
+	names  []uint32 // scratch: a definition's name ids, help and unit
+	lb     labels.ScratchBuilder
+	idx    []uint32
+	tss    []int64
 	// entry maps a series index to its entry in the Batch being built, +1
 	// (0 = none yet); reset per record.
 	entry []int32
@@ -117,37 +121,37 @@ type streamState struct {
 	next   uint64 // expected sequence number of the next record
 	broken bool
 	series []seriesState
-	// refs is the arena of the series' dictionary ids (seriesState.refs*).
-	refs []uint32
+	// values is the arena of the series' label value ids.
+	values []uint32
 	// prevStart holds each series' previous start timestamp; it is
 	// allocated only once the stream carries start timestamps.
 	prevStart []int64
 }
 
 // seriesState is what a decoder keeps per series of a stream: no label
-// strings (they live in the segment's dictionary) and no pointers, so a
-// sender's memory per series is a few dozen bytes.
+// strings (they live in the segment's dictionary), no names (its shape
+// has them) and no pointers, so a sender's memory per series is 24 bytes
+// and an id per label.
 type seriesState struct {
-	hash    uint64 // of the labels after the Transform
-	prev    uint64 // bits of the previous value
-	refsOff uint32 // ids of the labels' names and values, then of help and unit:
-	refsLen uint32 // streamState.refs[refsOff : refsOff+refsLen]
-	family  uint32 // dict id of the metric family name
-	mtype   remote.MetricType
-	keep    bool
+	hash      uint64 // of the labels after the Transform
+	prev      uint64 // bits of the previous value
+	valuesOff uint32 // streamState.values[valuesOff:], as many as its shape has labels
+	shape     uint32 // index in Decoder.shapes, or shapeDropped
 }
 
-func (st *streamState) refsOf(s *seriesState) []uint32 {
-	return st.refs[s.refsOff : s.refsOff+s.refsLen : s.refsOff+s.refsLen]
-}
+func (s *seriesState) kept() bool { return s.shape != shapeDropped }
 
-// metadata returns the series' metadata; its strings live in dict.
-func (st *streamState) metadata(s *seriesState, dict *remote.Dict) remote.Metadata {
-	if s.refsLen < 2 {
-		return remote.Metadata{Type: s.mtype}
+// series returns a Batch entry for s, with its ids and metadata; the
+// strings live in dict.
+func (d *Decoder) series(st *streamState, s *seriesState) remote.Series {
+	sh := &d.shapes.list[s.shape]
+	n := uint32(len(sh.names) - 2)
+	return remote.Series{
+		Metadata: remote.Metadata{Type: sh.mtype, Help: d.dict.String(sh.names[n]), Unit: d.dict.String(sh.names[n+1])},
+		Dict:     d.dict,
+		Names:    sh.names,
+		Values:   st.values[s.valuesOff : s.valuesOff+n : s.valuesOff+n],
 	}
-	refs := st.refsOf(s)
-	return remote.Metadata{Type: s.mtype, Help: dict.String(refs[len(refs)-2]), Unit: dict.String(refs[len(refs)-1])}
 }
 
 // NewDecoder returns a Decoder applying t (which may be nil) to every series.
@@ -163,6 +167,7 @@ func (d *Decoder) Decode(rec wal.Record, out *Batch) error {
 		clear(d.streams)
 		d.seg = rec.Pos.Segment
 		d.dict = remote.NewDict()
+		d.shapes.reset()
 	}
 	switch rec.Kind {
 	case KindStream:
@@ -193,10 +198,10 @@ func (d *Decoder) decodeStream(data []byte, out *Batch) error {
 			d.streams[id] = st
 		}
 		st.series = st.series[:0]
-		// A new array, not st.refs[:0]: series decoded from earlier
-		// records still carry Refs into the old one while they wait in
-		// a lane, and the keyframe's definitions would overwrite them.
-		st.refs = make([]uint32, 0, cap(st.refs))
+		// A new array, not st.values[:0]: series decoded from earlier
+		// records still carry Values into the old one while they wait
+		// in a lane, and the keyframe's definitions would overwrite them.
+		st.values = make([]uint32, 0, len(st.values))
 		st.prevStart = st.prevStart[:0]
 		st.broken = false
 	} else if st == nil || st.broken || seq != st.next {
@@ -210,7 +215,24 @@ func (d *Decoder) decodeStream(data []byte, out *Batch) error {
 		st.broken = true
 		return err
 	}
+	if flags&flagKeyframe != 0 {
+		st.fit()
+	}
 	return nil
+}
+
+// fit trims the stream's per-series arrays to what its keyframe defined.
+// They grew by doubling while the first keyframe was read, and a sender
+// keeps them, for every stream it reads, until the stream's next keyframe:
+// up to half of them would be spare room held for an hour.
+func (st *streamState) fit() {
+	if cap(st.series)-len(st.series) > len(st.series)/8 {
+		st.series = slices.Clip(append([]seriesState(nil), st.series...))
+	}
+	if cap(st.values)-len(st.values) > len(st.values)/8 {
+		// A new array: series already decoded point into the old one.
+		st.values = slices.Clip(append([]uint32(nil), st.values...))
+	}
 }
 
 func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, ts int64, id uint64, out *Batch) error {
@@ -234,20 +256,23 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		s := seriesState{hash: remote.LabelsHash(lset), mtype: mtype, keep: keep, refsOff: uint32(len(st.refs))}
+		s := seriesState{hash: remote.LabelsHash(lset), valuesOff: uint32(len(st.values)), shape: shapeDropped}
 		if keep {
+			d.names = d.names[:0]
 			lset.Range(func(l labels.Label) {
-				st.refs = append(st.refs, d.dict.Intern(l.Name), d.dict.Intern(l.Value))
+				d.names = append(d.names, d.dict.Intern(l.Name))
+				st.values = append(st.values, d.dict.Intern(l.Value))
 			})
-			st.refs = append(st.refs, d.dict.InternBytes(help), d.dict.InternBytes(unit))
-			s.refsLen = uint32(len(st.refs)) - s.refsOff
+			d.names = append(d.names, d.dict.InternBytes(help), d.dict.InternBytes(unit))
+			var fam uint32
 			if len(family) > 0 {
-				s.family = d.dict.InternBytes(family)
+				fam = d.dict.InternBytes(family)
 			} else {
-				s.family = d.dict.Intern(lset.Get(model.MetricNameLabel))
+				fam = d.dict.Intern(lset.Get(model.MetricNameLabel))
 			}
+			s.shape = d.shapes.intern(d.names, fam, mtype)
 			if d.OnMetadata != nil && (mtype != 0 || len(help) > 0 || len(unit) > 0) {
-				d.OnMetadata(d.dict.String(s.family), st.metadata(&s, d.dict))
+				d.OnMetadata(d.dict.String(fam), remote.Metadata{Type: mtype, Help: d.dict.String(d.names[len(d.names)-2]), Unit: d.dict.String(d.names[len(d.names)-1])})
 			}
 		}
 		st.series = append(st.series, s)
@@ -336,7 +361,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if out == nil {
 			continue
 		}
-		if !s.keep {
+		if !s.kept() {
 			out.Dropped++
 			continue
 		}
@@ -367,9 +392,9 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 // addEntry appends a Batch entry for series idx and remembers where it is,
 // so that exemplars of the same record can find it.
 func (d *Decoder) addEntry(out *Batch, st *streamState, s *seriesState, idx uint32) *remote.Series {
-	out.Series = append(out.Series, remote.Series{Metadata: st.metadata(s, d.dict), Dict: d.dict, Refs: st.refsOf(s)})
+	out.Series = append(out.Series, d.series(st, s))
 	out.Hashes = append(out.Hashes, s.hash)
-	out.Families = append(out.Families, d.dict.String(s.family))
+	out.Families = append(out.Families, d.dict.String(d.shapes.list[s.shape].family))
 	d.entry[idx] = int32(len(out.Series))
 	return &out.Series[len(out.Series)-1]
 }
@@ -389,7 +414,7 @@ func (d *Decoder) decodeHistograms(r *byteReader, st *streamState, recTS int64, 
 			continue
 		}
 		s := &st.series[idx]
-		if !s.keep {
+		if !s.kept() {
 			out.Dropped++
 			continue
 		}
@@ -419,7 +444,7 @@ func (d *Decoder) decodeExemplars(r *byteReader, st *streamState, recTS int64, o
 		if idx >= uint64(len(st.series)) {
 			return fmt.Errorf("%w: exemplar of undefined series %d", ErrMalformed, idx)
 		}
-		if out == nil || !st.series[idx].keep {
+		if out == nil || !st.series[idx].kept() {
 			continue
 		}
 		d.lb.Sort()

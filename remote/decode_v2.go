@@ -28,8 +28,8 @@ func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 // DecodeStoredV2 decodes an RW2 request that was checked when it was
 // stored (by CheckV2, or written by AppendV2 or a Transcoder), such as a
 // received batch read back from the log, and appends its series to series
-// and their hashes (LabelsHash) to hashes. The series have Dict and Refs
-// (see Series) instead of Labels: each symbol of the request is interned
+// and their hashes (LabelsHash) to hashes. The series have Dict, Names and
+// Values (see Series) instead of Labels: each symbol of the request is interned
 // into dict once, however many series use it, and a series' hash is
 // folded from its strings' hashes in the dictionary. Metadata strings are
 // the dictionary's. Only the goroutine that interns into dict may call it.
@@ -180,8 +180,12 @@ func decodeV2(buf []byte, lim Limits, dict *Dict, req *Request, hashes []uint64,
 		// The arena has stopped growing: point every series at its ids.
 		d.idOffs = append(d.idOffs, len(d.idArena))
 		for i := range req.Series[first:] {
+			// A series' ids are its names, help and unit, then its
+			// values (dictRefs).
 			from, to := d.idOffs[i], d.idOffs[i+1]
-			req.Series[first+i].Refs = d.idArena[from:to:to]
+			mid := from + (to-from+2)/2
+			s := &req.Series[first+i]
+			s.Names, s.Values = d.idArena[from:mid:mid], d.idArena[mid:to:to]
 		}
 	}
 	return d.hashes, nil
@@ -354,8 +358,8 @@ func (d *decoder) builder(sb *labels.ScratchBuilder) *labels.ScratchBuilder {
 	return sb
 }
 
-// dictRefs appends the current series' dictionary ids, then those of its
-// help and unit, to the id arena, and its hash to d.hashes. Its request is
+// dictRefs appends the current series' dictionary ids to the id arena
+// (label names, help, unit, then label values), and its hash to d.hashes. Its request is
 // a stored one: the references are checked only for their range.
 func (d *decoder) dictRefs(s *Series) error {
 	refs := d.refs
@@ -371,12 +375,14 @@ func (d *decoder) dictRefs(s *Series) error {
 		}
 	}
 	for i := 0; i < len(refs); i += 2 {
-		name, value := refs[i], refs[i+1]
-		d.idArena = append(d.idArena, d.ids[name], d.ids[value])
-		h = foldLabel(h, d.symHashes[name], d.symHashes[value])
+		d.idArena = append(d.idArena, d.ids[refs[i]])
+		h = foldLabel(h, d.symHashes[refs[i]], d.symHashes[refs[i+1]])
 	}
 	help, unit := d.ids[d.helpRef], d.ids[d.unitRef]
 	d.idArena = append(d.idArena, help, unit)
+	for i := 1; i < len(refs); i += 2 {
+		d.idArena = append(d.idArena, d.ids[refs[i]])
+	}
 	s.Dict = d.dict
 	s.Metadata.Help, s.Metadata.Unit = d.dict.String(help), d.dict.String(unit)
 	d.hashes = append(d.hashes, finishHash(h))

@@ -11,7 +11,7 @@ const dictChunk = 4096
 
 // Dict is an append-only dictionary of strings with stable integer ids,
 // such as every label name and value a log decoder has seen. Series that
-// carry ids into a Dict (Series.Dict, Series.Refs) are encoded as RW2
+// carry ids into a Dict (Series.Dict, Names and Values) are encoded as RW2
 // without hashing their strings: the symbol table maps ids to symbols with
 // an array lookup.
 //

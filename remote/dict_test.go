@@ -15,8 +15,10 @@ func withDict(req *Request) *Request {
 	for _, s := range req.Series {
 		c := s
 		c.Dict = d
-		s.Labels.Range(func(l labels.Label) { c.Refs = append(c.Refs, d.Intern(l.Name), d.Intern(l.Value)) })
-		c.Refs = append(c.Refs, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
+		s.Labels.Range(func(l labels.Label) {
+			c.Names, c.Values = append(c.Names, d.Intern(l.Name)), append(c.Values, d.Intern(l.Value))
+		})
+		c.Names = append(c.Names, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
 		out.Series = append(out.Series, c)
 	}
 	return out

@@ -49,8 +49,8 @@ func AppendV2(dst []byte, req *Request, st *SymbolTable) []byte {
 	refs := st.refs[:0]
 	for i := range req.Series {
 		s := &req.Series[i]
-		if s.Dict != nil && len(s.Refs) >= 2 {
-			refs = appendDictRefs(refs, st, s.Dict, s.Refs, &s.Metadata)
+		if s.hasIDs() {
+			refs = appendDictRefs(refs, st, s, &s.Metadata)
 		} else {
 			refs = appendLabelRefs(refs, st, s.Labels)
 			refs = append(refs, st.Ref(s.Metadata.Help), st.Ref(s.Metadata.Unit))
@@ -98,20 +98,20 @@ func appendTimeSeriesV2(dst []byte, s *Series, sr *seriesRefs) []byte {
 
 // appendDictRefs is appendLabelRefs plus help and unit for a series whose
 // strings are in a Dict: an array lookup per string instead of a hash.
-func appendDictRefs(refs []uint32, st *SymbolTable, d *Dict, ids []uint32, m *Metadata) []uint32 {
-	n := len(ids) - 2
-	refs = append(refs, uint32(n))
-	for _, id := range ids[:n] {
-		refs = append(refs, st.dictRef(d, id))
+func appendDictRefs(refs []uint32, st *SymbolTable, s *Series, m *Metadata) []uint32 {
+	d, n := s.Dict, len(s.Values)
+	refs = append(refs, uint32(2*n))
+	for i, v := range s.Values {
+		refs = append(refs, st.dictRef(d, s.Names[i]), st.dictRef(d, v))
 	}
 	// The metadata decides: a sender that strips it (metadata_config
 	// send: false) clears Metadata, not the series' shared ids.
 	var help, unit uint32
 	if m.Help != "" {
-		help = st.dictRef(d, ids[n])
+		help = st.dictRef(d, s.Names[n])
 	}
 	if m.Unit != "" {
-		unit = st.dictRef(d, ids[n+1])
+		unit = st.dictRef(d, s.Names[n+1])
 	}
 	return append(refs, help, unit)
 }

@@ -158,10 +158,10 @@ func requireSameStored(t *testing.T, buf []byte, req *Request, err error, scratc
 	}
 	resolved := &Request{}
 	for i, s := range series {
-		if !s.Labels.IsEmpty() || s.Dict != d || len(s.Refs) != 2*s.LabelSet().Len()+2 && err == nil {
-			t.Fatalf("series %d: labels %v, dict %p, %d refs", i, s.Labels, s.Dict, len(s.Refs))
+		if !s.Labels.IsEmpty() || s.Dict != d || len(s.Names) != len(s.Values)+2 {
+			t.Fatalf("series %d: labels %v, dict %p, %d names and %d values", i, s.Labels, s.Dict, len(s.Names), len(s.Values))
 		}
-		if s.Dict.String(s.Refs[len(s.Refs)-2]) != s.Metadata.Help || s.Dict.String(s.Refs[len(s.Refs)-1]) != s.Metadata.Unit {
+		if s.Dict.String(s.Names[len(s.Names)-2]) != s.Metadata.Help || s.Dict.String(s.Names[len(s.Names)-1]) != s.Metadata.Unit {
 			t.Fatalf("series %d: help/unit ids do not name %q/%q", i, s.Metadata.Help, s.Metadata.Unit)
 		}
 		if err != nil {
@@ -170,7 +170,7 @@ func requireSameStored(t *testing.T, buf []byte, req *Request, err error, scratc
 		if want := LabelsHash(req.Series[i].Labels); hashes[i] != want {
 			t.Fatalf("series %d: hash %x, LabelsHash %x", i, hashes[i], want)
 		}
-		s.Labels, s.Dict, s.Refs = s.LabelSet(), nil, nil
+		s.Labels, s.Dict, s.Names, s.Values = s.LabelSet(), nil, nil, nil
 		resolved.Series = append(resolved.Series, s)
 	}
 	if err == nil {

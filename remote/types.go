@@ -33,8 +33,8 @@ type Request struct {
 // samples or histograms; RW2 forbids both in one TimeSeries message.
 type Series struct {
 	// Labels is the series' complete, sorted label set. It may be empty
-	// when Dict and Refs are set: the labels are then the dictionary
-	// strings Refs names (see LabelSet).
+	// when Dict, Names and Values are set: the labels are then the
+	// dictionary strings they name (see LabelSet).
 	Labels     labels.Labels
 	Samples    []Sample
 	Histograms []Histogram
@@ -42,12 +42,21 @@ type Series struct {
 	// Metadata is RW2's per-series metadata. Zero value means "unspecified".
 	Metadata Metadata
 
-	// Dict and Refs optionally give the ids of the series' strings in a
-	// dictionary, so encoders need not hash them: Refs holds the ids of
-	// each label's name and value, in label order, then of Metadata.Help
-	// and Metadata.Unit. When Labels is set too, Refs must match it.
-	Dict *Dict
-	Refs []uint32
+	// Dict, Names and Values optionally give the ids of the series'
+	// strings in a dictionary, so encoders need not hash them: Names holds
+	// the ids of the label names, in label order, then of Metadata.Help
+	// and Metadata.Unit; Values the ids of the label values, in label
+	// order. Series of one metric family mostly have the same names, so
+	// a decoder keeps one Names array for all of them and only Values per
+	// series. When Labels is set too, the ids must match it.
+	Dict   *Dict
+	Names  []uint32
+	Values []uint32
+}
+
+// hasIDs reports whether the series carries dictionary ids.
+func (s *Series) hasIDs() bool {
+	return s.Dict != nil && len(s.Names) == len(s.Values)+2
 }
 
 // Sample is one float data point.

@@ -71,8 +71,10 @@ func BenchmarkEncodeRequest(b *testing.B) {
 		for i := range req.Series {
 			s := &req.Series[i]
 			s.Dict = d
-			s.Labels.Range(func(l labels.Label) { s.Refs = append(s.Refs, d.Intern(l.Name), d.Intern(l.Value)) })
-			s.Refs = append(s.Refs, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
+			s.Labels.Range(func(l labels.Label) {
+				s.Names, s.Values = append(s.Names, d.Intern(l.Name)), append(s.Values, d.Intern(l.Value))
+			})
+			s.Names = append(s.Names, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
 		}
 		n := len(req.Series)
 		for _, msg := range []remote.Message{remote.MessageV1, remote.MessageV2} {

@@ -474,16 +474,17 @@ func (t *tenantLookup) value(s *remote.Series, name string) string {
 // Samples go to the piece's arena, capped so that a lane appending to a
 // series it merges never writes into a neighbour's samples. The ids of a
 // received batch's series live in the batch too (copyRefs); a stream's
-// live with the decoder's stream state, which keeps them.
+// live with the decoder (its shapes and stream state), which keeps them.
 func (p *piece) add(s *remote.Series, h uint64, copyRefs bool) {
 	c := *s
 	from := len(p.samples)
 	p.samples = append(p.samples, s.Samples...)
 	c.Samples = p.samples[from:len(p.samples):len(p.samples)]
-	if copyRefs && s.Refs != nil {
+	if copyRefs && s.Dict != nil {
 		from := len(p.refs)
-		p.refs = append(p.refs, s.Refs...)
-		c.Refs = p.refs[from:len(p.refs):len(p.refs)]
+		p.refs = append(append(p.refs, s.Names...), s.Values...)
+		mid := from + len(s.Names)
+		c.Names, c.Values = p.refs[from:mid:mid], p.refs[mid:len(p.refs):len(p.refs)]
 	}
 	c.Histograms = append([]remote.Histogram(nil), s.Histograms...)
 	c.Exemplars = append([]remote.Exemplar(nil), s.Exemplars...)

@@ -154,6 +154,9 @@ type decoder struct {
 	refs, exRefs []uint32
 	// The symbols the current series' metadata names (0, "", if none).
 	helpRef, unitRef uint32
+	// lastNames are the label name references of the request's last
+	// series that passed its checks (seriesLabels).
+	lastNames []uint32
 
 	// DecodeStoredV2's state: ids[i] is the dictionary id of symbols[i]
 	// and symHashes[i] its hash; the series' ids live in idArena

@@ -90,6 +90,12 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 			kind: ErrInvalid, message: `label "job" has an empty value`},
 		{name: "empty label name (ref 0)", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, fPacked(v2LabelsRefs, 0, 2), v2Sample())),
 			kind: ErrInvalid, message: "empty label name"},
+		// A second series with the names of the first, which passed:
+		// only its values are checked, with the same errors.
+		{name: "empty label value after a series with the same names", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2, 3, 0), v2Sample())),
+			kind: ErrInvalid, message: `series 1: label "job" has an empty value`},
+		{name: "value reference out of range after a series with the same names", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 9, 3, 4), v2Sample())),
+			kind: ErrInvalid, message: "series 1: labels_refs[1] = 9 is out of range (7 symbols)"},
 		{name: "series without labels (RW2)", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, v2Sample())), kind: ErrInvalid, message: "series 0: no labels"},
 		{name: "samples and histograms in one series", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Histograms, fVarint(hCountInt, 0)))),
 			kind: ErrInvalid, message: "series 0: both samples and histograms"},
@@ -119,6 +125,12 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 			req, err := decode(tt.in, tt.lim)
 			if err == nil {
 				t.Fatalf("decoded without error:\n%s", dump(req))
+			}
+			nameMemo = false
+			_, plain := decode(tt.in, tt.lim)
+			nameMemo = true
+			if plain == nil || plain.Error() != err.Error() {
+				t.Errorf("without the name memo: %v, with it: %v", plain, err)
 			}
 			if !errors.Is(err, tt.kind) {
 				t.Errorf("error %q does not wrap %q", err, tt.kind)

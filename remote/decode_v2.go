@@ -94,7 +94,7 @@ func (s *DictScratch) decoder(lim Limits, inv inventory, check bool) *decoder {
 	d.histograms = reuse(d.histograms, inv.histograms)
 	d.exemplars = reuse(d.exemplars, inv.exemplars)
 	d.symbols = d.symbols[:0]
-	d.refs, d.exRefs, d.helpRef, d.unitRef = d.refs[:0], d.exRefs[:0], 0, 0
+	d.refs, d.exRefs, d.helpRef, d.unitRef, d.lastNames = d.refs[:0], d.exRefs[:0], 0, 0, d.lastNames[:0]
 	d.ids, d.symHashes, d.idArena, d.idOffs = d.ids[:0], d.symHashes[:0], d.idArena[:0], d.idOffs[:0]
 	return d
 }
@@ -302,7 +302,7 @@ func (d *decoder) seriesV2(s *Series, b []byte) error {
 			return err
 		}
 	} else {
-		ls, err := d.labelsFromRefs(d.builder(&d.sb), d.refs)
+		ls, err := d.seriesLabels(d.builder(&d.sb), d.refs)
 		if err != nil {
 			return err
 		}
@@ -348,6 +348,62 @@ func (d *decoder) labelsFromRefs(sb *labels.ScratchBuilder, refs []uint32) (labe
 		return labels.EmptyLabels(), nil
 	}
 	return sb.Labels(), nil
+}
+
+// nameMemo switches seriesLabels' memo on; tests switch it off to compare.
+var nameMemo = true
+
+// seriesLabels is labelsFromRefs for a series' labels. Consecutive series
+// of a request mostly have the same label names (the series of a family,
+// the same series of several targets), so the decoder remembers the name
+// references of the last series that passed: a series with the same ones
+// has names already known to be in range, valid, sorted and unique, and
+// only its values are checked, with the errors labelsFromRefs would give.
+func (d *decoder) seriesLabels(sb *labels.ScratchBuilder, refs []uint32) (labels.Labels, error) {
+	if !nameMemo || !d.sameNames(refs) {
+		ls, err := d.labelsFromRefs(sb, refs)
+		if err == nil {
+			d.lastNames = d.lastNames[:0]
+			for i := 0; i < len(refs); i += 2 {
+				d.lastNames = append(d.lastNames, refs[i])
+			}
+		}
+		return ls, err
+	}
+	if sb != nil {
+		sb.Reset()
+	}
+	for i := 1; i < len(refs); i += 2 {
+		value, err := d.symbol(refs, i)
+		if err != nil {
+			return labels.EmptyLabels(), err
+		}
+		name := d.symbols[refs[i-1]]
+		if err := checkValue(name, value); err != nil {
+			return labels.EmptyLabels(), err
+		}
+		if sb != nil {
+			sb.Add(name, value)
+		}
+	}
+	if sb == nil {
+		return labels.EmptyLabels(), nil
+	}
+	return sb.Labels(), nil
+}
+
+// sameNames reports whether refs has the label names of the last series
+// that passed.
+func (d *decoder) sameNames(refs []uint32) bool {
+	if len(refs) != 2*len(d.lastNames) {
+		return false
+	}
+	for i, n := range d.lastNames {
+		if refs[2*i] != n {
+			return false
+		}
+	}
+	return true
 }
 
 // builder returns sb, or nil when the decoder only checks.

@@ -35,6 +35,18 @@ func checkLabel(prev, name, value string) error {
 	return nil
 }
 
+// checkValue checks the value of a label whose name is known to be valid,
+// with checkLabel's errors.
+func checkValue(name, value string) error {
+	switch {
+	case value == "":
+		return invalidf("label %s has an empty value", quote(name))
+	case len(value) > maxLabelBytes:
+		return tooLargef("label %s: value of %d bytes, limit %d", quote(name), len(value), maxLabelBytes)
+	}
+	return nil
+}
+
 // builderCopiesStrings is true when labels.ScratchBuilder.Labels copies the
 // names and values it was given instead of keeping references to them.
 // That holds for the default (stringlabels) implementation only.

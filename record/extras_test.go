@@ -141,3 +141,57 @@ func TestNaNAndInfValuesKeepTheirBits(t *testing.T) {
 		require.Equal(t, math.Float64bits(v), math.Float64bits(b.Series[i].Samples[0].Value), "value %d", i)
 	}
 }
+
+// The encoder keeps previous start timestamps only once a record carries
+// some: series defined before, or defined later in records without any,
+// then start from 0 on both sides, and every start decodes as written.
+func TestStartTimestampsArriveAfterRecordsWithoutThem(t *testing.T) {
+	enc := NewStreamEncoder(1)
+	d := NewDecoder(nil)
+	a := labels.FromStrings("__name__", "a_total")
+	b := labels.FromStrings("__name__", "b_total")
+	c := labels.FromStrings("__name__", "c_total")
+	var ra, rb, rc Ref
+	type want struct {
+		ls    labels.Labels
+		start int64
+	}
+	steps := []struct {
+		define func()
+		starts map[string]int64
+	}{
+		{func() { ra = enc.Define(a, "a", remote.Metadata{}) }, nil},
+		{func() { rb = enc.Define(b, "b", remote.Metadata{}) }, nil},
+		{func() { rc = enc.Define(c, "c", remote.Metadata{}) }, map[string]int64{"a_total": 5000, "c_total": 7000}},
+		{func() {}, map[string]int64{"a_total": 5000, "b_total": 6000, "c_total": 9000}},
+	}
+	for i, st := range steps {
+		enc.Begin(int64(i+1)*10_000, 1)
+		st.define()
+		refs := []Ref{ra, rb, rc}
+		var wants []want
+		for j, ls := range []labels.Labels{a, b, c} {
+			if !enc.Valid(refs[j]) {
+				continue
+			}
+			enc.Add(refs[j], float64(i))
+			start := st.starts[ls.Get("__name__")]
+			if start != 0 {
+				enc.SetStart(start)
+			}
+			wants = append(wants, want{ls, start})
+		}
+		data, _ := enc.Finish()
+		var out Batch
+		require.NoError(t, d.Decode(wal.Record{Kind: KindStream, Data: append([]byte(nil), data...), Pos: wal.Pos{Segment: 1}}, &out))
+		enc.Done(true)
+		require.Len(t, out.Series, len(wants), "record %d", i)
+		for j, w := range wants {
+			require.Equal(t, w.ls, out.Series[j].LabelSet(), "record %d", i)
+			require.Equal(t, w.start, out.Series[j].Samples[0].StartTimestamp, "record %d series %d", i, j)
+		}
+		if i < 2 {
+			require.Empty(t, enc.prevStart, "no start timestamps yet, none kept")
+		}
+	}
+}

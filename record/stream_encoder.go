@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -67,7 +68,9 @@ type StreamEncoder struct {
 	needKey  bool   // the next record must be a keyframe
 	keyframe bool
 	// Per series index: bits of the previous value and the previous
-	// start timestamp, the bases of the XOR and delta codings.
+	// start timestamp, the bases of the XOR and delta codings. prevStart
+	// is grown only by records that carry start timestamps: most targets
+	// expose none.
 	prev      []uint64
 	prevStart []int64
 
@@ -130,7 +133,6 @@ func (e *StreamEncoder) Valid(ref Ref) bool { return ref != 0 && ref.epoch() == 
 func (e *StreamEncoder) Define(lset labels.Labels, family string, meta remote.Metadata) Ref {
 	idx := uint32(len(e.prev))
 	e.prev = append(e.prev, 0)
-	e.prevStart = append(e.prevStart, 0)
 	e.ndefs++
 	b := e.defs
 	b = binary.AppendUvarint(b, uint64(lset.Len()))
@@ -254,6 +256,8 @@ func (e *StreamEncoder) Finish() ([]byte, uint32) {
 		}
 	}
 	if e.hasStart {
+		// Series defined since the last start timestamps start from 0.
+		e.prevStart = append(e.prevStart, make([]int64, len(e.prev)-len(e.prevStart))...)
 		for i, st := range e.starts {
 			idx := e.refs[i]
 			b = binary.AppendVarint(b, st-e.prevStart[idx])
@@ -299,6 +303,15 @@ func (e *StreamEncoder) releaseKeyframeBuffers() {
 	}
 	if cap(e.buf) > keyframeBufferLimit {
 		e.buf = nil
+	}
+	// The per-series arrays grew by doubling while the keyframe defined
+	// the target's series; the next keyframe refills them to about the
+	// same length, so they are kept at that size.
+	if n := len(e.prev); cap(e.prev)-n > n/8 {
+		e.prev = slices.Clip(append([]uint64(nil), e.prev...))
+	}
+	if n := len(e.prevStart); cap(e.prevStart)-n > n/8 {
+		e.prevStart = slices.Clip(append([]int64(nil), e.prevStart...))
 	}
 }
 

@@ -313,10 +313,12 @@ func (c *seriesCache) endScrape() {
 
 // trim gives back the slack that growing left in the entries and the text
 // arena, once a target's series are known: it is as much memory as the
-// entries themselves right after the first scrape.
+// entries themselves right after the first scrape. The copy's capacity is
+// what the allocator gives anyway (a page multiple, for a large target),
+// which leaves a target that adds a series now and then a little room.
 func (c *seriesCache) trim() {
-	if n := len(c.entries); cap(c.entries) > n+n/4+64 {
-		c.entries = append(make([]entry, 0, n+n/8), c.entries...)
+	if n := len(c.entries); cap(c.entries) > n+n/8+16 {
+		c.entries = append([]entry(nil), c.entries...)
 	}
 	if n := len(c.next); cap(c.next) > n+n/4+64 {
 		c.next = make([]int32, 0, len(c.order))

@@ -43,7 +43,6 @@ const (
 // steady-state scrape touches nothing but these fixed-size fields.
 type entry struct {
 	ref       record.Ref // the series in the target's log stream
-	textHash  uint64     // xxhash of the exposed text: key in seriesCache.index
 	labelHash uint64     // hash of the final labels: key in seriesCache.byLabels
 	keyOff    uint32     // exposed text: keys[keyOff : keyOff+keyLen]
 	keyLen    uint32
@@ -134,6 +133,11 @@ func (c *seriesCache) key(i int32) []byte {
 	return c.keys[e.keyOff : e.keyOff+e.keyLen]
 }
 
+// textHash is entry i's key in index. It is not stored: the indexes are
+// built and changed only while the cache is open, when hashing the text
+// again costs less than eight bytes per series would.
+func (c *seriesCache) textHash(i int32) uint64 { return xxhash.Sum64(c.key(i)) }
+
 // lookup finds the entry of an exposed series text.
 func (c *seriesCache) lookup(text []byte) (int32, bool) {
 	if c.pos < len(c.order) {
@@ -174,7 +178,7 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 		i = int32(len(c.entries) - 1)
 	}
 	h := xxhash.Sum64(text)
-	c.entries[i] = entry{textHash: h, keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, alias: -1, fam: fam, format: format}
+	c.entries[i] = entry{keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, alias: -1, fam: fam, format: format}
 	c.keys = append(c.keys, text...)
 	c.dirty = true
 	if _, taken := c.index[h]; taken {
@@ -223,8 +227,9 @@ func (c *seriesCache) remove(i int32) {
 		return
 	}
 	if c.indexed {
-		if j, ok := c.index[e.textHash]; ok && j == i {
-			delete(c.index, e.textHash)
+		h := c.textHash(i)
+		if j, ok := c.index[h]; ok && j == i {
+			delete(c.index, h)
 		} else if len(c.overflow) > 0 {
 			delete(c.overflow, string(c.key(i)))
 		}
@@ -275,10 +280,11 @@ func (c *seriesCache) ensureIndexes() {
 		if e.flags&entryFree != 0 {
 			continue
 		}
-		if _, taken := c.index[e.textHash]; taken {
+		h := c.textHash(int32(i))
+		if _, taken := c.index[h]; taken {
 			c.overflow[string(c.key(int32(i)))] = int32(i)
 		} else {
-			c.index[e.textHash] = int32(i)
+			c.index[h] = int32(i)
 		}
 		if e.dropped() || e.alias >= 0 {
 			continue

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -77,19 +78,49 @@ type StreamEncoder struct {
 	// The record being built.
 	ts        int64
 	ndefs     int
+	hasTs     bool
+	hasStart  bool
+	nhist     int
+	nexemplar int
+	// The record's buffers, from Begin to Done only: a target is between
+	// scrapes nearly all the time, so its encoder keeps no buffers, and
+	// the few scrapes encoding at once share a pool of them.
+	*recordBuffers
+}
+
+type recordBuffers struct {
 	defs      []byte
 	refs      []uint32
 	controls  []byte
 	mids      []byte
 	tss       []int64 // per-sample timestamps, kept only when hasTs
-	hasTs     bool
 	starts    []int64 // per-sample start timestamps, kept only when hasStart
-	hasStart  bool
-	nhist     int
 	hists     []byte
-	nexemplar int
 	exemplars []byte
 	buf       []byte
+}
+
+var recordBuffersPool = sync.Pool{New: func() any { return new(recordBuffers) }}
+
+// pooledBufferLimit is the capacity above which a buffer is not kept for
+// the next record: a keyframe of a very large target would otherwise keep
+// its definitions' size in the pool.
+const pooledBufferLimit = 1 << 20
+
+// releaseBuffers gives the record's buffers back to the pool.
+func (e *StreamEncoder) releaseBuffers() {
+	r := e.recordBuffers
+	if r == nil {
+		return
+	}
+	e.recordBuffers = nil
+	if cap(r.defs) > pooledBufferLimit {
+		r.defs = nil
+	}
+	if cap(r.buf) > pooledBufferLimit {
+		r.buf = nil
+	}
+	recordBuffersPool.Put(r)
 }
 
 // NewStreamEncoder returns an encoder for the stream with the given id.
@@ -100,6 +131,9 @@ func NewStreamEncoder(id uint64) *StreamEncoder {
 // Begin starts a record whose samples default to timestamp ts. seg is the
 // log's active segment; a change of segment starts a keyframe.
 func (e *StreamEncoder) Begin(ts int64, seg uint64) {
+	if e.recordBuffers == nil {
+		e.recordBuffers = recordBuffersPool.Get().(*recordBuffers)
+	}
 	e.ts = ts
 	e.ndefs = 0
 	e.defs = e.defs[:0]
@@ -221,7 +255,7 @@ func (e *StreamEncoder) AddExemplar(ref Ref, ex exemplar.Exemplar) {
 }
 
 // Finish returns the encoded record and the number of samples (float and
-// histogram) it holds. The slice is valid until the next Begin.
+// histogram) it holds. The slice is valid until Done.
 func (e *StreamEncoder) Finish() ([]byte, uint32) {
 	b := e.buf[:0]
 	b = binary.AppendUvarint(b, e.id)
@@ -279,8 +313,9 @@ func (e *StreamEncoder) Finish() ([]byte, uint32) {
 // Done reports whether the record returned by Finish was appended. After a
 // failure the next record is a keyframe.
 func (e *StreamEncoder) Done(appended bool) {
+	e.releaseBuffers()
 	if e.keyframe {
-		e.releaseKeyframeBuffers()
+		e.fitKeyframe()
 	}
 	if appended {
 		e.seq++
@@ -290,23 +325,10 @@ func (e *StreamEncoder) Done(appended bool) {
 	e.needKey = true
 }
 
-// keyframeBufferLimit is the capacity above which the buffers a keyframe
-// grew are released: a keyframe defines every series of a target, while the
-// records between keyframes are a few bytes per sample. Keeping the
-// keyframe's buffers would cost about as much memory per series as
-// everything else the target keeps.
-const keyframeBufferLimit = 16 << 10
-
-func (e *StreamEncoder) releaseKeyframeBuffers() {
-	if cap(e.defs) > keyframeBufferLimit {
-		e.defs = nil
-	}
-	if cap(e.buf) > keyframeBufferLimit {
-		e.buf = nil
-	}
-	// The per-series arrays grew by doubling while the keyframe defined
-	// the target's series; the next keyframe refills them to about the
-	// same length, so they are kept at that size.
+// fitKeyframe trims the per-series arrays, which grew by doubling while the
+// keyframe defined the target's series; the next keyframe refills them to
+// about the same length, so they are kept at that size.
+func (e *StreamEncoder) fitKeyframe() {
 	if n := len(e.prev); cap(e.prev)-n > n/8 {
 		e.prev = slices.Clip(append([]uint64(nil), e.prev...))
 	}

@@ -107,6 +107,7 @@ type seriesCache struct {
 
 	families []family
 	famIndex map[string]int32
+	famNext  int32 // the family after the one the scrape's last comment named
 
 	iter      uint32
 	prev, cur []int32 // owners appended by the previous and the current scrape
@@ -126,6 +127,7 @@ func (c *seriesCache) begin() {
 	c.cur = c.cur[:0]
 	c.next = c.next[:0]
 	c.pos = 0
+	c.famNext = 0
 }
 
 func (c *seriesCache) key(i int32) []byte {
@@ -326,9 +328,27 @@ func (c *seriesCache) trim() {
 	if n := len(c.entries); cap(c.entries) > n+n/8+16 {
 		c.entries = append([]entry(nil), c.entries...)
 	}
-	if n := len(c.next); cap(c.next) > n+n/4+64 {
-		c.next = make([]int32, 0, len(c.order))
+	// The lists of a scrape's entries swap roles every scrape; each is
+	// trimmed to the scrape it holds, or made again for the next one.
+	c.order = fitted(c.order)
+	c.next = refitted(c.next, len(c.order))
+}
+
+// fitted returns s, or a copy without its slack when that is large.
+func fitted(s []int32) []int32 {
+	if n := len(s); cap(s) > n+n/8+16 {
+		return append([]int32(nil), s...)
 	}
+	return s
+}
+
+// refitted returns s, or an empty slice with room for n when s has much
+// more: s is a list the next scrape empties and fills again.
+func refitted(s []int32, n int) []int32 {
+	if cap(s) > n+n/8+16 {
+		return make([]int32, 0, n)
+	}
+	return s
 }
 
 // stale returns the series the previous scrape appended that the current
@@ -345,7 +365,7 @@ func (c *seriesCache) stale(dst []int32) []int32 {
 			dst = append(dst, i)
 		}
 	}
-	c.prev, c.cur = c.cur, c.prev
+	c.prev, c.cur = fitted(c.cur), refitted(c.prev, len(c.cur))
 	if c.iter%dropEvictAfter == 0 {
 		for i := range c.entries {
 			e := &c.entries[i]
@@ -365,13 +385,24 @@ func (c *seriesCache) forget(stale []int32) {
 }
 
 // family returns the index of a family's metadata holder, creating it.
+// A target exposes its families in the same order scrape after scrape,
+// which is the order they were created in, and a family's HELP and TYPE
+// lines follow each other: the family the last comment named, or the one
+// after it, is the one asked for, without a lookup in the index.
 func (c *seriesCache) family(name []byte) int32 {
-	if i, ok := c.famIndex[string(name)]; ok {
-		return i
+	for _, i := range [2]int32{c.famNext - 1, c.famNext} {
+		if i >= 0 && int(i) < len(c.families) && c.families[i].name == string(name) {
+			c.famNext = i + 1
+			return i
+		}
 	}
-	c.families = append(c.families, family{name: shared(name)})
-	i := int32(len(c.families) - 1)
-	c.famIndex[c.families[i].name] = i
+	i, ok := c.famIndex[string(name)]
+	if !ok {
+		c.families = append(c.families, family{name: shared(name)})
+		i = int32(len(c.families) - 1)
+		c.famIndex[c.families[i].name] = i
+	}
+	c.famNext = i + 1
 	return i
 }
 

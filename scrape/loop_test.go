@@ -563,3 +563,32 @@ func TestGzipBodySizeLimit(t *testing.T) {
 		})
 	}
 }
+
+// Families are found by position while a target keeps its order, and by
+// name when it does not: each name keeps its own metadata holder whatever
+// order the comments come in.
+func TestFamiliesAreFoundInAnyOrder(t *testing.T) {
+	c := newSeriesCache()
+	names := []string{"a", "b", "c", "d"}
+	want := map[string]int32{}
+	orders := [][]int{{0, 1, 2, 3}, {0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {0, 0, 1, 1, 2, 2, 3, 3}}
+	for scrape, order := range orders {
+		c.begin()
+		for _, k := range order {
+			i := c.family([]byte(names[k]))
+			if w, ok := want[names[k]]; ok && w != i {
+				t.Fatalf("scrape %d: family %q at %d, first at %d", scrape, names[k], i, w)
+			}
+			want[names[k]] = i
+			if got := c.families[i].name; got != names[k] {
+				t.Fatalf("scrape %d: family %q resolved to %q", scrape, names[k], got)
+			}
+		}
+		c.endScrape()
+		c.close()
+	}
+	e := c.family([]byte("e")) // a new family after all of them
+	if len(c.families) != 5 || c.families[e].name != "e" {
+		t.Fatalf("new family: %d families, %q", len(c.families), c.families[e].name)
+	}
+}

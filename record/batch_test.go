@@ -35,8 +35,20 @@ func TestBatchHashesDoNotDependOnTheDecodingPath(t *testing.T) {
 	identity := func(ls labels.Labels) (labels.Labels, bool) { return ls, true }
 	require.NoError(t, NewDecoder(identity).Decode(rec, &byLabels))
 
+	// The same label sets scraped: a stream record of them.
+	enc := NewStreamEncoder(1)
+	enc.Begin(1000, 1)
+	for _, s := range req.Series {
+		enc.Add(enc.Define(s.Labels, "", remote.Metadata{}), 1)
+	}
+	stream, _ := enc.Finish()
+	var scraped Batch
+	require.NoError(t, NewDecoder(nil).Decode(wal.Record{Kind: KindStream, Data: append([]byte(nil), stream...), Pos: wal.Pos{Segment: 1}}, &scraped))
+	enc.Done(true)
+
 	require.Len(t, byIDs.Hashes, len(req.Series))
 	require.Equal(t, byIDs.Hashes, byLabels.Hashes)
+	require.Equal(t, byIDs.Hashes, scraped.Hashes)
 	seen := map[uint64]bool{}
 	for i, s := range req.Series {
 		require.Equal(t, remote.LabelsHash(s.Labels), byIDs.Hashes[i], "series %d", i)

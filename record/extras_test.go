@@ -151,7 +151,8 @@ func TestStartTimestampsArriveAfterRecordsWithoutThem(t *testing.T) {
 	a := labels.FromStrings("__name__", "a_total")
 	b := labels.FromStrings("__name__", "b_total")
 	c := labels.FromStrings("__name__", "c_total")
-	var ra, rb, rc Ref
+	dl := labels.FromStrings("__name__", "d_total")
+	var ra, rb, rc, rd Ref
 	type want struct {
 		ls    labels.Labels
 		start int64
@@ -164,13 +165,17 @@ func TestStartTimestampsArriveAfterRecordsWithoutThem(t *testing.T) {
 		{func() { rb = enc.Define(b, "b", remote.Metadata{}) }, nil},
 		{func() { rc = enc.Define(c, "c", remote.Metadata{}) }, map[string]int64{"a_total": 5000, "c_total": 7000}},
 		{func() {}, map[string]int64{"a_total": 5000, "b_total": 6000, "c_total": 9000}},
+		// Defined once the encoder keeps start timestamps, in a record
+		// without any, then given one.
+		{func() { rd = enc.Define(dl, "d", remote.Metadata{}) }, nil},
+		{func() {}, map[string]int64{"d_total": 3000}},
 	}
 	for i, st := range steps {
 		enc.Begin(int64(i+1)*10_000, 1)
 		st.define()
-		refs := []Ref{ra, rb, rc}
+		refs := []Ref{ra, rb, rc, rd}
 		var wants []want
-		for j, ls := range []labels.Labels{a, b, c} {
+		for j, ls := range []labels.Labels{a, b, c, dl} {
 			if !enc.Valid(refs[j]) {
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -102,10 +103,11 @@ type recordBuffers struct {
 
 var recordBuffersPool = sync.Pool{New: func() any { return new(recordBuffers) }}
 
-// pooledBufferLimit is the capacity above which a buffer is not kept for
-// the next record: a keyframe of a very large target would otherwise keep
-// its definitions' size in the pool.
-const pooledBufferLimit = 1 << 20
+// pooledBufferBytes is the size above which a buffer is not kept for the
+// next record: a keyframe of a very large target would otherwise keep its
+// definitions' size in the pool. The records of a target of a hundred
+// thousand series still fit.
+const pooledBufferBytes = 4 << 20
 
 // releaseBuffers gives the record's buffers back to the pool.
 func (e *StreamEncoder) releaseBuffers() {
@@ -114,13 +116,18 @@ func (e *StreamEncoder) releaseBuffers() {
 		return
 	}
 	e.recordBuffers = nil
-	if cap(r.defs) > pooledBufferLimit {
-		r.defs = nil
-	}
-	if cap(r.buf) > pooledBufferLimit {
-		r.buf = nil
-	}
+	r.defs, r.controls, r.mids, r.hists, r.exemplars, r.buf = capped(r.defs), capped(r.controls), capped(r.mids), capped(r.hists), capped(r.exemplars), capped(r.buf)
+	r.refs, r.tss, r.starts = capped(r.refs), capped(r.tss), capped(r.starts)
 	recordBuffersPool.Put(r)
+}
+
+// capped returns s, or nil if it takes more than pooledBufferBytes.
+func capped[T any](s []T) []T {
+	var zero T
+	if uintptr(cap(s))*unsafe.Sizeof(zero) > pooledBufferBytes {
+		return nil
+	}
+	return s
 }
 
 // NewStreamEncoder returns an encoder for the stream with the given id.

@@ -94,6 +94,13 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		// only its values are checked, with the same errors.
 		{name: "empty label value after a series with the same names", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2, 3, 0), v2Sample())),
 			kind: ErrInvalid, message: `series 1: label "job" has an empty value`},
+		// As many labels as the first series, other names: all checked.
+		{name: "labels not sorted after a series of as many labels", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, fPacked(v2LabelsRefs, 3, 4, 1, 2), v2Sample())),
+			kind: ErrInvalid, message: `series 1: labels not sorted: "__name__" after "job"`},
+		{name: "duplicate name after a series of as many labels", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2, 1, 4), v2Sample())),
+			kind: ErrInvalid, message: `series 1: duplicate label name "__name__"`},
+		{name: "name reference out of range after a series of as many labels", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, fPacked(v2LabelsRefs, 9, 2, 3, 4), v2Sample())),
+			kind: ErrInvalid, message: "series 1: labels_refs[0] = 9 is out of range (7 symbols)"},
 		{name: "value reference out of range after a series with the same names", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 9, 3, 4), v2Sample())),
 			kind: ErrInvalid, message: "series 1: labels_refs[1] = 9 is out of range (7 symbols)"},
 		{name: "series without labels (RW2)", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, v2Sample())), kind: ErrInvalid, message: "series 0: no labels"},

@@ -47,8 +47,9 @@ type Series struct {
 	// the ids of the label names, in label order, then of Metadata.Help
 	// and Metadata.Unit; Values the ids of the label values, in label
 	// order. Series of one metric family mostly have the same names, so
-	// a decoder keeps one Names array for all of them and only Values per
-	// series. When Labels is set too, the ids must match it.
+	// the log's stream decoder keeps one Names array for all of them and
+	// only Values per series (a decoded batch gives each series its own).
+	// When Labels is set too, the ids must match it.
 	Dict   *Dict
 	Names  []uint32
 	Values []uint32

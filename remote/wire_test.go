@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -21,7 +23,7 @@ func TestNextFieldFastPathsMatchTheSlowPath(t *testing.T) {
 						in := buf[:n]
 						f, m, err := nextField(in)
 						g, k, gerr := nextFieldSlow(in)
-						if (err == nil) != (gerr == nil) || m != k || f.num != g.num || f.typ != g.typ || f.u != g.u || len(f.b) != len(g.b) {
+						if fmt.Sprint(err) != fmt.Sprint(gerr) || m != k || f.num != g.num || f.typ != g.typ || f.u != g.u || !bytes.Equal(f.b, g.b) {
 							t.Fatalf("% x: fast %+v %d %v, slow %+v %d %v", in[:min(n, 3)], f, m, err, g, k, gerr)
 						}
 					}

@@ -88,8 +88,8 @@ type seriesCache struct {
 	// index, overflow and byLabels find entries by text and by final
 	// labels. A target that exposes the same series in the same order
 	// scrape after scrape never needs them (lookups match by position), so
-	// they are built from the entries' stored hashes when a lookup misses
-	// and dropped again after indexIdleScrapes scrapes without one: about
+	// they are built when a lookup misses, from the entries' texts (hashed
+	// again, as the cache is open) and their stored label hashes, and dropped again after indexIdleScrapes scrapes without one: about
 	// 60 bytes per series while they exist.
 	index    map[uint64]int32 // text hash -> entry
 	overflow map[string]int32 // texts whose hash another text already has
@@ -365,7 +365,12 @@ func (c *seriesCache) stale(dst []int32) []int32 {
 			dst = append(dst, i)
 		}
 	}
-	c.prev, c.cur = fitted(c.cur), refitted(c.prev, len(c.cur))
+	if len(c.cur) > 0 {
+		c.prev, c.cur = fitted(c.cur), refitted(c.prev, len(c.cur))
+	} else {
+		// A failed scrape: keep both lists' room for the next one.
+		c.prev, c.cur = c.cur, c.prev
+	}
 	if c.iter%dropEvictAfter == 0 {
 		for i := range c.entries {
 			e := &c.entries[i]

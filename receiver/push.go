@@ -29,10 +29,6 @@ func isPushPath(p string) bool {
 	return strings.HasPrefix(p, PushPathPrefix+"/") || strings.HasPrefix(p, PushPathPrefix+"@base64/")
 }
 
-// storedLimits checks a record that is about to be stored: the request's
-// limits were applied while it was parsed.
-var storedLimits = remote.Limits{MaxSeries: -1, MaxLabels: -1, MaxSamples: -1}
-
 // defaultPushContentType is assumed for a push in another format than
 // OpenMetrics or protobuf, as the Pushgateway assumes it: `curl
 // --data-binary` sends text as application/x-www-form-urlencoded.
@@ -92,7 +88,7 @@ func (r *Receiver) servePush(w http.ResponseWriter, req *http.Request) {
 	// What is stored must decode when it is sent on. An exposition parser
 	// accepts things remote write does not (its own fuzz test found some),
 	// so the record is decoded once here as the sender will decode it.
-	if _, err := remote.DecodeV2(b.enc, storedLimits); err != nil {
+	if _, err := remote.DecodeV2(b.enc, remote.NoLimits); err != nil {
 		r.reject(w, "", http.StatusBadRequest, "invalid", fmt.Errorf("pushed data cannot be forwarded: %w", err))
 		return
 	}

@@ -8,11 +8,6 @@ import (
 	"github.com/ferrymetrics/ferry/remote"
 )
 
-// batchLimits disables the decoder's request limits for batch records: the
-// receiver enforced its limits before the record was written, and a record
-// in the log must always decode.
-var batchLimits = remote.Limits{MaxSeries: -1, MaxLabels: -1, MaxSamples: -1}
-
 // AppendBatch encodes a received request as a KindBatch payload.
 func AppendBatch(dst []byte, req *remote.Request, st *remote.SymbolTable) []byte {
 	return remote.AppendV2(dst, req, st)
@@ -27,7 +22,7 @@ func (d *Decoder) decodeBatch(data []byte, out *Batch) error {
 	if d.transform == nil {
 		return d.decodeBatchIDs(data, out)
 	}
-	req, err := remote.DecodeV2(data, batchLimits)
+	req, err := remote.DecodeV2(data, remote.NoLimits)
 	if err != nil {
 		return fmt.Errorf("%w: batch: %v", ErrMalformed, err)
 	}

@@ -226,13 +226,17 @@ func (d *Decoder) decodeStream(data []byte, out *Batch) error {
 // keeps them, for every stream it reads, until the stream's next keyframe:
 // up to half of them would be spare room held for an hour.
 func (st *streamState) fit() {
-	if cap(st.series)-len(st.series) > len(st.series)/8 {
-		st.series = slices.Clip(append([]seriesState(nil), st.series...))
+	st.series = trimmed(st.series)
+	st.values = trimmed(st.values) // series already decoded keep the old array
+}
+
+// trimmed returns s, or a copy of it without its spare room when that is
+// more than an eighth: a new array, so slices of the old one stay valid.
+func trimmed[T any](s []T) []T {
+	if n := len(s); cap(s)-n > n/8 {
+		return slices.Clip(append([]T(nil), s...))
 	}
-	if cap(st.values)-len(st.values) > len(st.values)/8 {
-		// A new array: series already decoded point into the old one.
-		st.values = slices.Clip(append([]uint32(nil), st.values...))
-	}
+	return s
 }
 
 func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, ts int64, id uint64, out *Batch) error {

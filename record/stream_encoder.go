@@ -3,7 +3,6 @@ package record
 import (
 	"encoding/binary"
 	"math"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -336,12 +335,7 @@ func (e *StreamEncoder) Done(appended bool) {
 // keyframe defined the target's series; the next keyframe refills them to
 // about the same length, so they are kept at that size.
 func (e *StreamEncoder) fitKeyframe() {
-	if n := len(e.prev); cap(e.prev)-n > n/8 {
-		e.prev = slices.Clip(append([]uint64(nil), e.prev...))
-	}
-	if n := len(e.prevStart); cap(e.prevStart)-n > n/8 {
-		e.prevStart = slices.Clip(append([]int64(nil), e.prevStart...))
-	}
+	e.prev, e.prevStart = trimmed(e.prev), trimmed(e.prevStart)
 }
 
 func appendString(b []byte, s string) []byte {

@@ -47,17 +47,13 @@ func DecodeV2(buf []byte, lim Limits) (*Request, error) {
 // of their own.
 func DecodeStoredV2(buf []byte, dict *Dict, series []Series, hashes []uint64, scratch *DictScratch) ([]Series, []uint64, error) {
 	req := &Request{Series: series}
-	h, err := decodeV2(buf, storedLimits, dict, req, hashes, scratch, false)
+	h, err := decodeV2(buf, NoLimits, dict, req, hashes, scratch, false)
 	if err != nil {
 		clear(req.Series[len(series):])
 		return series, hashes, err
 	}
 	return req.Series, h, nil
 }
-
-// storedLimits are no limits: the request was held to the receiver's when
-// it was stored, and a stored request must always decode.
-var storedLimits = Limits{MaxSeries: -1, MaxLabels: -1, MaxSamples: -1}
 
 // CheckV2 checks an RW2 request as DecodeV2 does, refusing exactly what
 // it refuses with the same errors, and counts what it carries and its

@@ -28,6 +28,11 @@ type Limits struct {
 	MaxSamples int
 }
 
+// NoLimits disables every limit: for requests read back from the log or
+// about to be stored, which were held to the receiver's limits when they
+// were parsed, and must decode whatever their size.
+var NoLimits = Limits{MaxSeries: -1, MaxLabels: -1, MaxSamples: -1}
+
 // resolve returns l with defaults filled in and disabled limits set to
 // math.MaxInt, so checks need no special cases.
 func (l Limits) resolve() Limits {

@@ -43,6 +43,8 @@ func TestBatchTenantField(t *testing.T) {
 		{"last field of the wrong type", withField(plain(), protowire.VarintType, ""), "", true},
 		{"tenant too long", AppendBatchTenant(plain(), strings.Repeat("t", MaxTenantLen+1)), "", true},
 		{"truncated", AppendBatchTenant(plain(), "team-a")[:len(encoded)+3], "", true},
+		{"a request field that claims more bytes than there are", append(plain(), 0x2a, 0x05, 0x01), "", true},
+		{"a request field whose length is truncated", append(plain(), 0x2a, 0x80), "", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"encoding/binary"
 	"math"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -157,6 +158,12 @@ type decoder struct {
 	// lastNames are the label name references of the request's last
 	// series that passed its checks (seriesLabels).
 	lastNames []uint32
+	// lastMeta are the bytes of the request's last metadata field that
+	// decoded without error (they alias the request), and lastMetaVal,
+	// lastHelpRef and lastUnitRef what it decoded to (sameMetadata).
+	lastMeta                 []byte
+	lastMetaVal              Metadata
+	lastHelpRef, lastUnitRef uint32
 
 	// DecodeStoredV2's state: ids[i] is the dictionary id of symbols[i]
 	// and symHashes[i] its hash; the series' ids live in idArena
@@ -208,6 +215,15 @@ func (d *decoder) fill(s *Series, m arenaMark) {
 
 // decodeSample decodes a Sample message; only RW2 has start_timestamp.
 func decodeSample(b []byte, v2 bool) (Sample, error) {
+	// The layout every encoder writes for a sample with a value and a
+	// timestamp and no start timestamp: the value's tag (field 1,
+	// fixed64) and 8 bytes, then the timestamp's tag (field 2, varint)
+	// and its varint, which ends the message.
+	if shortcuts && len(b) >= 11 && b[0] == 0x09 && b[9] == 0x10 {
+		if ts, n := protowire.ConsumeVarint(b[10:]); 10+n == len(b) {
+			return Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(ts)}, nil
+		}
+	}
 	var s Sample
 	for len(b) > 0 {
 		f, n, err := nextField(b)

@@ -116,6 +116,24 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 			kind: ErrInvalid, message: "exemplar 0: labels_refs has odd length 1"},
 		{name: "sample start_timestamp as fixed64", v2: true, in: cat(testSymbols, fMsg(v2Timeseries, upJob, fMsg(v2Samples, fFixed64(sampleStart, 1)))),
 			kind: ErrInvalid, message: "series 0: sample 0: start_timestamp: wire type fixed64, want varint"},
+		// The metadata memo: a series whose first metadata has the bytes of
+		// the last series' still has a second one checked.
+		{name: "help_ref out of range in a second metadata after a remembered one", v2: true, in: cat(testSymbols,
+			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 1))),
+			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 1)), fMsg(v2Metadata, fVarint(v2MetaHelpRef, 9)))),
+			kind: ErrInvalid, message: "series 1: metadata: help_ref = 9 is out of range"},
+		{name: "metadata refused after the same bytes were refused", v2: true, in: cat(testSymbols,
+			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 1))),
+			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 9)))),
+			kind: ErrInvalid, message: "series 1: metadata: type: unknown value 9"},
+		// The samples' fast path: what looks like value and timestamp at
+		// first, but is not only that.
+		{name: "sample whose timestamp is truncated", v2: true, in: cat(testSymbols,
+			fMsg(v2Timeseries, upJob, fMsg(v2Samples, fFixed64(sampleValue, 1), []byte{0x10, 0x80, 0x80}))),
+			kind: ErrInvalid, message: "series 0: sample 0: truncated"},
+		{name: "sample with a start timestamp of the wrong type after its timestamp", v2: true, in: cat(testSymbols,
+			fMsg(v2Timeseries, upJob, fMsg(v2Samples, fFixed64(sampleValue, 1), fVarint(sampleTimestamp, 1<<40), fFixed64(sampleStart, 1)))),
+			kind: ErrInvalid, message: "series 0: sample 0: start_timestamp: wire type fixed64, want varint"},
 		{name: "too many labels (refs)", v2: true, lim: Limits{MaxLabels: 1}, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample())),
 			kind: ErrTooLarge, message: "labels_refs: more than 3 entries"},
 		{name: "too many series (RW2)", v2: true, lim: Limits{MaxSeries: 1}, in: cat(testSymbols, fMsg(v2Timeseries, upJob, v2Sample()), fMsg(v2Timeseries, upJob, v2Sample())),
@@ -133,11 +151,11 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 			if err == nil {
 				t.Fatalf("decoded without error:\n%s", dump(req))
 			}
-			nameMemo = false
+			shortcuts = false
 			_, plain := decode(tt.in, tt.lim)
-			nameMemo = true
+			shortcuts = true
 			if plain == nil || plain.Error() != err.Error() {
-				t.Errorf("without the name memo: %v, with it: %v", plain, err)
+				t.Errorf("without the shortcuts: %v, with them: %v", plain, err)
 			}
 			if !errors.Is(err, tt.kind) {
 				t.Errorf("error %q does not wrap %q", err, tt.kind)
@@ -207,6 +225,29 @@ func TestDecodeAcceptsProtobufVariants(t *testing.T) {
 			want: "series 0: \"__name__\"=\"up\"\n  metadata type=2 help=\"job\" unit=\"node\"\n  sample v=0x3ff0000000000000 t=1000 st=0\n",
 		},
 		{
+			name: "a remembered metadata merged with a second one",
+			v2:   true,
+			in: cat(testSymbols,
+				fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2), fMsg(v2Metadata, fVarint(v2MetaType, 2), fVarint(v2MetaHelpRef, 3))),
+				fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 5), fMsg(v2Metadata, fVarint(v2MetaType, 2), fVarint(v2MetaHelpRef, 3)),
+					fMsg(v2Metadata, fVarint(v2MetaUnitRef, 4))),
+				fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 6), fMsg(v2Metadata, fVarint(v2MetaType, 2), fVarint(v2MetaHelpRef, 3)))),
+			want: "series 0: \"__name__\"=\"up\"\n  metadata type=2 help=\"job\" unit=\"\"\n" +
+				"series 1: \"__name__\"=\"b\"\n  metadata type=2 help=\"job\" unit=\"node\"\n" +
+				"series 2: \"__name__\"=\"c\"\n  metadata type=2 help=\"job\" unit=\"\"\n",
+		},
+		{
+			name: "samples that start like value and timestamp",
+			v2:   true,
+			in: cat(testSymbols, fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2),
+				fMsg(v2Samples, fFixed64(sampleValue, 1), fVarint(sampleTimestamp, 1<<40)),
+				fMsg(v2Samples, fFixed64(sampleValue, 2), fVarint(sampleTimestamp, 5), fVarint(sampleStart, 3)),
+				fMsg(v2Samples, fFixed64(sampleValue, 3), fVarint(sampleTimestamp, 6), fVarint(sampleTimestamp, 7)),
+				fMsg(v2Samples, fFixed64(sampleValue, 4), fVarint(sampleTimestamp, 8), unknown),
+			)),
+			want: "series 0: \"__name__\"=\"up\"\n  sample v=0x0000000000000001 t=1099511627776 st=0\n  sample v=0x0000000000000002 t=5 st=3\n  sample v=0x0000000000000003 t=7 st=0\n  sample v=0x0000000000000004 t=8 st=0\n",
+		},
+		{
 			name: "exemplar-only series, as Prometheus sends them",
 			v2:   true,
 			in:   cat(testSymbols, fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2), fMsg(v2Exemplars, fDouble(exemplarValue, 2)))),
@@ -219,12 +260,16 @@ func TestDecodeAcceptsProtobufVariants(t *testing.T) {
 			if tt.v2 {
 				decode = DecodeV2
 			}
-			req, err := decode(tt.in, Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := dump(req); got != tt.want {
-				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			for _, on := range []bool{true, false} {
+				shortcuts = on
+				req, err := decode(tt.in, Limits{})
+				shortcuts = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := dump(req); got != tt.want {
+					t.Errorf("shortcuts %v: got\n%s\nwant\n%s", on, got, tt.want)
+				}
 			}
 		})
 	}

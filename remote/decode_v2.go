@@ -91,6 +91,7 @@ func (s *DictScratch) decoder(lim Limits, inv inventory, check bool) *decoder {
 	d.exemplars = reuse(d.exemplars, inv.exemplars)
 	d.symbols = d.symbols[:0]
 	d.refs, d.exRefs, d.helpRef, d.unitRef, d.lastNames = d.refs[:0], d.exRefs[:0], 0, 0, d.lastNames[:0]
+	d.lastMeta = nil
 	d.ids, d.symHashes, d.idArena, d.idOffs = d.ids[:0], d.symHashes[:0], d.idArena[:0], d.idOffs[:0]
 	return d
 }
@@ -99,7 +100,7 @@ func (s *DictScratch) decoder(lim Limits, inv inventory, check bool) *decoder {
 // caller's dictionary and hashes, and symbols that may alias its buffer.
 func (d *decoder) release() {
 	clear(d.symbols)
-	d.dict, d.hashes = nil, nil
+	d.dict, d.hashes, d.lastMeta, d.lastMetaVal = nil, nil, nil, Metadata{}
 }
 
 // reuse returns s emptied, with room for n elements. The old elements are
@@ -284,10 +285,15 @@ func (d *decoder) seriesV2(s *Series, b []byte) error {
 			if err := f.want(protowire.BytesType, "metadata"); err != nil {
 				return err
 			}
+			if d.sameMetadata(s, f.b) {
+				continue
+			}
 			// A message field that occurs twice is merged, field by field.
 			if err := d.metadataV2(&s.Metadata, f.b); err != nil {
 				return errAt("metadata", err)
 			}
+			d.lastMeta, d.lastMetaVal = f.b, s.Metadata
+			d.lastHelpRef, d.lastUnitRef = d.helpRef, d.unitRef
 		}
 	}
 	if len(d.refs) == 0 {
@@ -346,8 +352,9 @@ func (d *decoder) labelsFromRefs(sb *labels.ScratchBuilder, refs []uint32) (labe
 	return sb.Labels(), nil
 }
 
-// nameMemo switches seriesLabels' memo on; tests switch it off to compare.
-var nameMemo = true
+// shortcuts switches the decoder's memos (label names, metadata) and its
+// fast path for samples on; tests switch them off to compare.
+var shortcuts = true
 
 // seriesLabels is labelsFromRefs for a series' labels. Consecutive series
 // of a request mostly have the same label names (the series of a family,
@@ -356,7 +363,7 @@ var nameMemo = true
 // has names already known to be in range, valid, sorted and unique, and
 // only its values are checked, with the errors labelsFromRefs would give.
 func (d *decoder) seriesLabels(sb *labels.ScratchBuilder, refs []uint32) (labels.Labels, error) {
-	if !nameMemo || !d.sameNames(refs) {
+	if !shortcuts || !d.sameNames(refs) {
 		ls, err := d.labelsFromRefs(sb, refs)
 		if err == nil {
 			d.lastNames = d.lastNames[:0]
@@ -516,6 +523,18 @@ func (d *decoder) exemplarV2(b []byte) (Exemplar, error) {
 		e.Labels = ls
 	}
 	return e, nil
+}
+
+// sameMetadata decodes the metadata field b of series s by memo when it
+// has the bytes of the last metadata that decoded without error: the
+// series of a family follow each other and share their metadata. Only a
+// series' first metadata field qualifies; a second one is merged.
+func (d *decoder) sameMetadata(s *Series, b []byte) bool {
+	if !shortcuts || d.lastMeta == nil || !s.Metadata.IsZero() || d.helpRef|d.unitRef != 0 || string(b) != string(d.lastMeta) {
+		return false
+	}
+	s.Metadata, d.helpRef, d.unitRef = d.lastMetaVal, d.lastHelpRef, d.lastUnitRef
+	return true
 }
 
 func (d *decoder) metadataV2(m *Metadata, b []byte) error {

@@ -66,7 +66,7 @@ func FuzzDecodeV2(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		req, err := DecodeV2(buf, fuzzLimits)
-		requireSameWithoutNameMemo(t, buf, req, err)
+		requireSameWithoutShortcuts(t, buf, req, err)
 		requireSameStored(t, buf, req, err, &scratch)
 		requireSameCheck(t, buf, req, err, &checks)
 		if err != nil {
@@ -180,15 +180,16 @@ func requireSameStored(t *testing.T, buf []byte, req *Request, err error, scratc
 	}
 }
 
-// requireSameWithoutNameMemo checks that decoding without the memo of
-// the last series' label names gives the same result and error.
-func requireSameWithoutNameMemo(t *testing.T, buf []byte, req *Request, err error) {
+// requireSameWithoutShortcuts checks that decoding without the decoder's
+// shortcuts (the memos of the last series' label names and metadata, the
+// fast path for samples) gives the same result and error.
+func requireSameWithoutShortcuts(t *testing.T, buf []byte, req *Request, err error) {
 	t.Helper()
-	nameMemo = false
+	shortcuts = false
 	plain, perr := DecodeV2(buf, fuzzLimits)
-	nameMemo = true
+	shortcuts = true
 	if (err == nil) != (perr == nil) || err != nil && err.Error() != perr.Error() {
-		t.Fatalf("with the name memo: %v, without: %v", err, perr)
+		t.Fatalf("with the shortcuts: %v, without: %v", err, perr)
 	}
 	if err == nil {
 		requireSameRequest(t, plain, req)

@@ -196,6 +196,11 @@ func readUint32s(dst []uint32, f field, name string, max int) ([]uint32, error) 
 		}
 		dst = slices.Grow(dst, n)
 		for b := f.b; len(b) > 0; {
+			if b[0] < 0x80 { // most references are under 128
+				dst = append(dst, uint32(b[0]))
+				b = b[1:]
+				continue
+			}
 			v, m := protowire.ConsumeVarint(b)
 			if m < 0 {
 				return dst, errAt(name, wireError(m))

@@ -3,9 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +97,26 @@ func (ra *relayAgent) stop(t testing.TB) {
 }
 
 func (ra *relayAgent) url(path string) string { return "http://" + ra.a.Addr() + path }
+
+// metric returns the value of an unlabelled metric of the agent's
+// /metrics, or fails the test if it is not there.
+func (ra *relayAgent) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(ra.url("/metrics"))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
 
 // prometheusWriteClient is Prometheus' own remote-write client, sending msg
 // to rawURL.

@@ -65,6 +65,8 @@ func testRelayKeepsEverything(t *testing.T, up, down remoteapi.WriteMessageType)
 		time.Sleep(20 * time.Millisecond)
 	}
 	requireSamePoints(t, want, ref.points(t))
+	require.Positive(t, ra.metric(t, "ferry_log_records_read_from_memory_total"),
+		"the sender read received requests back from the log's memory")
 
 	ex := ref.exemplars(t)
 	wantEx := map[string][]exemplar.Exemplar{}

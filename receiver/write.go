@@ -207,7 +207,7 @@ func (r *Receiver) store(rw *remote.Request, payload []byte, c remote.Counts) (d
 
 // append writes a batch record and syncs it.
 func (r *Receiver) append(payload []byte, c remote.Counts) (dedupState, wal.Pos, error) {
-	pos, err := r.opts.Log.Append(wal.Entry{Kind: record.KindBatch, Count: uint32(c.Samples + c.Histograms), Data: payload, Fast: true})
+	pos, err := r.opts.Log.Append(wal.Entry{Kind: record.KindBatch, Count: uint32(c.Samples + c.Histograms), Data: payload, Fast: true, ReadSoon: true})
 	if err != nil {
 		return dedupFresh, pos, fmt.Errorf("append to log: %w", err)
 	}

@@ -38,6 +38,13 @@ type Entry struct {
 	// received requests; records the log keeps long compress better
 	// without it.
 	Fast bool
+	// ReadSoon says a reader will want the record right away: the log
+	// keeps its uncompressed payload in memory (the last 2 MiB of such
+	// records), and a reader that reaches the record while it is kept
+	// takes it from there, without reading the file and decompressing.
+	// A relay sets it for received requests, which its senders read
+	// back within milliseconds.
+	ReadSoon bool
 	// Segment, when non-zero, makes Append fail with ErrSegmentChanged
 	// instead of writing the record to any other segment. Codecs whose
 	// records refer to earlier records of the same segment set it.
@@ -109,6 +116,9 @@ func (l *Log) Append(e Entry) (Pos, error) {
 	end := off + int64(n)
 	s.size.Store(end)
 	s.note(now, e.Count)
+	if e.ReadSoon {
+		l.recent.add(recentRecord{pos: Pos{Segment: s.seq, Offset: off}, end: end, kind: e.Kind, count: e.Count, time: now}, e.Data)
+	}
 	close(l.notify)
 	l.notify = make(chan struct{})
 	l.mu.Unlock()

@@ -108,6 +108,7 @@ type Log struct {
 	corrupt  map[Pos]struct{} // bad frames already counted
 	closed   bool
 	wbuf     []byte
+	recent   recentRecords // the last ReadSoon records' payloads
 
 	// persistMu serialises cursor file writes (the maintenance loop,
 	// Reader.Close and Close all persist) and cursor removal. Lock order:

@@ -27,6 +27,7 @@ type metrics struct {
 	segmentsDeleted prometheus.Counter
 	droppedRecords  *prometheus.CounterVec
 	droppedSamples  *prometheus.CounterVec
+	readFromMemory  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -68,11 +69,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		droppedSamples: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_log_dropped_samples_total", Help: "Samples deleted by a size or age limit before the destination sent them.",
 		}, []string{labelRemoteName, "reason"}),
+		readFromMemory: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ferry_log_records_read_from_memory_total", Help: "Records readers took from the log's memory of recently appended records instead of its files.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.appendedRecords, m.appendedSamples, m.appendedBytes, m.lostSamples, m.appendFailures,
 			m.fsyncDuration, m.fsyncFailures, m.corrupt, m.truncated, m.segmentsDeleted,
-			m.droppedRecords, m.droppedSamples)
+			m.droppedRecords, m.droppedSamples, m.readFromMemory)
 	}
 	return m
 }

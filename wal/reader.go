@@ -20,7 +20,8 @@ type Record struct {
 	// Time is the append time, Unix milliseconds.
 	Time int64
 	// Data is the payload, decompressed. It is valid until the next call
-	// to Next.
+	// to Next and must not be changed: it may be the log's own copy
+	// (Entry.ReadSoon).
 	Data []byte
 	// Pos is where the record starts; End is the position just after it,
 	// the position to commit once the record is delivered.
@@ -83,8 +84,12 @@ func (r *Reader) Next(ctx context.Context) (Record, error) {
 		}
 		limit, sealed, notify := s.size.Load(), s.sealed, l.notify
 		committed := r.c.committed.pos
+		kept, inMemory := l.recent.at(r.pos)
 		l.mu.Unlock()
 
+		if inMemory {
+			return r.fromMemory(kept, committed), nil
+		}
 		if err := r.openSegment(s); err != nil {
 			return Record{}, err
 		}
@@ -140,6 +145,24 @@ func (r *Reader) Next(ctx context.Context) (Record, error) {
 			return Record{}, fmt.Errorf("read segment %d: %w", s.seq, err)
 		}
 	}
+}
+
+// fromMemory returns a record the log kept in memory (Entry.ReadSoon) and
+// moves the reader past its frame, as if it had read it from the file.
+func (r *Reader) fromMemory(kept recentRecord, committed Pos) Record {
+	start := r.pos
+	r.pos.Offset = kept.end
+	if r.sc != nil && r.fseq == start.Segment {
+		r.sc.off = kept.end
+	}
+	rec := Record{
+		Kind: kept.kind, Count: kept.count, Time: kept.time, Data: kept.data,
+		Pos: start, End: r.pos, Gap: r.gap,
+		Replay: !committed.Less(r.pos),
+	}
+	r.gap = false
+	r.l.m.readFromMemory.Inc()
+	return rec
 }
 
 // skipTo moves the reader to the start of the segment after seq. Callers

@@ -23,6 +23,10 @@ var agentMetricNames = []string{
 	"prometheus_remote_storage_samples_pending", "prometheus_remote_storage_bytes_total",
 	"prometheus_remote_storage_shards", "prometheus_target_scrape_pool_targets",
 	"go_memstats_heap_inuse_bytes", "go_memstats_heap_alloc_bytes", "go_memstats_next_gc_bytes", "go_goroutines",
+	// Where resident memory beyond the heap's objects goes.
+	"go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_stack_inuse_bytes",
+	"go_memstats_mspan_inuse_bytes", "go_memstats_gc_sys_bytes", "go_memstats_other_sys_bytes", "go_memstats_sys_bytes",
+	"process_resident_memory_bytes", "ferry_log_records_read_from_memory_total",
 }
 
 // agentMetrics scrapes the agent's /metrics and returns agentMetricNames'

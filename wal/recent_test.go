@@ -1,0 +1,94 @@
+package wal
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+)
+
+// readSoonBody is record i's payload: big enough that a few hundred of
+// them overflow what the log keeps in memory.
+func readSoonBody(i int) []byte {
+	return append(compressible(i), bytes.Repeat([]byte{byte(i)}, 16<<10)...)
+}
+
+// A reader right behind the writer takes ReadSoon records from memory; what
+// it gets, positions included, is what the file holds, whether the record
+// was kept, dropped from memory, or never kept, across segment rolls and a
+// reopen.
+func TestReadSoonRecordsReadTheSameFromMemoryAsFromTheFile(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions()
+	// testOptions' 4 KiB segments roll every few dozen of these records.
+	opts.Registerer = prometheus.NewRegistry()
+	l := openLog(t, dir, opts)
+	r, err := l.OpenCursor("a")
+	require.NoError(t, err)
+	_, err = l.OpenCursor("b") // read after a reopen, from the files
+	require.NoError(t, err)
+
+	type appended struct {
+		data     []byte
+		end      Pos
+		readSoon bool
+	}
+	var all []appended
+	add := func(i int, readSoon bool) {
+		data := readSoonBody(i)
+		end, err := l.Append(Entry{Kind: 1 + uint8(i%3), Count: uint32(i), Data: data, Fast: i%2 == 0, ReadSoon: readSoon})
+		require.NoError(t, err)
+		all = append(all, appended{bytes.Clone(data), end, readSoon})
+		clear(data) // the log keeps its own copy
+	}
+	check := func(rec Record, i int) {
+		t.Helper()
+		want := all[i]
+		require.Equal(t, want.data, rec.Data, "record %d", i)
+		require.Equal(t, want.end, rec.End, "record %d", i)
+		require.Equal(t, uint8(1+i%3), rec.Kind)
+		require.Equal(t, uint32(i), rec.Count)
+		if i > 0 && all[i-1].end.Segment == want.end.Segment {
+			require.Equal(t, all[i-1].end, rec.Pos, "record %d starts where the one before ends", i)
+		}
+	}
+
+	// Read as they come: every ReadSoon record from memory.
+	n := 0
+	for i := range 200 {
+		add(i, i%4 != 3)
+		check(nextRecord(t, r), i)
+		if i%4 != 3 {
+			n++
+		}
+	}
+	require.Equal(t, float64(n), testutil.ToFloat64(l.m.readFromMemory))
+	require.Greater(t, all[len(all)-1].end.Segment, uint64(2), "the log rolled")
+
+	// Far behind: the first records appended are no longer kept and come
+	// from the file, the last ones from memory.
+	for i := 200; i < 400; i++ {
+		add(i, true)
+	}
+	for i := 200; i < 400; i++ {
+		check(nextRecord(t, r), i)
+	}
+	fromMemory := testutil.ToFloat64(l.m.readFromMemory) - float64(n)
+	require.Greater(t, fromMemory, 50.0)
+	require.Less(t, fromMemory, 200.0)
+	require.LessOrEqual(t, l.recent.bytes, recentBytes)
+	require.NoError(t, l.Close())
+
+	// Reopened: nothing is kept, everything reads from the files alike.
+	opts.Registerer = prometheus.NewRegistry()
+	l = openLog(t, dir, opts)
+	defer l.Close()
+	r, err = l.OpenCursor("b")
+	require.NoError(t, err)
+	for i := range all {
+		check(nextRecord(t, r), i)
+	}
+	require.Zero(t, testutil.ToFloat64(l.m.readFromMemory))
+}

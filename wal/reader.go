@@ -49,6 +49,9 @@ type Reader struct {
 	gap     bool
 	payload []byte
 	closed  bool
+	// held is the log's buffer of the record Next returned last, when it
+	// came from memory: held until the next call (Entry.ReadSoon).
+	held *keptBuf
 }
 
 // Name returns the cursor's name.
@@ -61,6 +64,7 @@ func (r *Reader) Next(ctx context.Context) (Record, error) {
 	for {
 		l := r.l
 		l.mu.Lock()
+		r.release()
 		if l.closed || r.closed {
 			l.mu.Unlock()
 			return Record{}, ErrClosed
@@ -85,6 +89,10 @@ func (r *Reader) Next(ctx context.Context) (Record, error) {
 		limit, sealed, notify := s.size.Load(), s.sealed, l.notify
 		committed := r.c.committed.pos
 		kept, inMemory := l.recent.at(r.pos)
+		if inMemory {
+			kept.buf.holders++
+			r.held = kept.buf
+		}
 		l.mu.Unlock()
 
 		if inMemory {
@@ -156,13 +164,22 @@ func (r *Reader) fromMemory(kept recentRecord, committed Pos) Record {
 		r.sc.off = kept.end
 	}
 	rec := Record{
-		Kind: kept.kind, Count: kept.count, Time: kept.time, Data: kept.data,
+		Kind: kept.kind, Count: kept.count, Time: kept.time, Data: kept.buf.data,
 		Pos: start, End: r.pos, Gap: r.gap,
 		Replay: !committed.Less(r.pos),
 	}
 	r.gap = false
 	r.l.m.readFromMemory.Inc()
 	return rec
+}
+
+// release ends the reader's hold on the buffer of the record it returned
+// last. Callers hold l.mu.
+func (r *Reader) release() {
+	if r.held != nil {
+		r.l.recent.release(r.held)
+		r.held = nil
+	}
 }
 
 // skipTo moves the reader to the start of the segment after seq. Callers
@@ -247,6 +264,7 @@ func (r *Reader) Close() error {
 	}
 	r.closed = true
 	r.c.open = false
+	r.release()
 	l.mu.Unlock()
 	if r.f != nil {
 		r.f.Close()

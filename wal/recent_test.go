@@ -92,3 +92,43 @@ func TestReadSoonRecordsReadTheSameFromMemoryAsFromTheFile(t *testing.T) {
 	}
 	require.Zero(t, testutil.ToFloat64(l.m.readFromMemory))
 }
+
+// A record a reader holds keeps its content while newer records push it out
+// of memory, and once warm, keeping records allocates nothing per record:
+// buffers of dropped records that no reader holds serve the next ones.
+func TestReadSoonBuffersAreReusedOnlyOnceReleased(t *testing.T) {
+	opts := testOptions()
+	opts.SegmentSize = 64 << 20
+	l := openLog(t, t.TempDir(), opts)
+	defer l.Close()
+	r, err := l.OpenCursor("a")
+	require.NoError(t, err)
+
+	_, err = l.Append(Entry{Kind: 1, Count: 1, Data: readSoonBody(0), ReadSoon: true})
+	require.NoError(t, err)
+	held := nextRecord(t, r)
+	require.Equal(t, readSoonBody(0), held.Data)
+	for i := 1; i < 300; i++ { // 5 MiB: record 0 is dropped from memory
+		_, err := l.Append(Entry{Kind: 1, Count: 1, Data: readSoonBody(i), ReadSoon: true})
+		require.NoError(t, err)
+	}
+	require.Equal(t, readSoonBody(0), held.Data, "a held record is not overwritten")
+	for i := 1; i < 300; i++ {
+		require.Equal(t, readSoonBody(i), nextRecord(t, r).Data)
+	}
+
+	appendAndRead := func(readSoon bool) float64 {
+		body := readSoonBody(1)
+		return testing.AllocsPerRun(200, func() {
+			if _, err := l.Append(Entry{Kind: 1, Count: 1, Data: body, ReadSoon: readSoon}); err != nil {
+				t.Fatal(err)
+			}
+			if rec := nextRecord(t, r); len(rec.Data) != len(body) {
+				t.Fatalf("read %d bytes, appended %d", len(rec.Data), len(body))
+			}
+		})
+	}
+	appendAndRead(true) // warm: the spares fill
+	kept, plain := appendAndRead(true), appendAndRead(false)
+	require.LessOrEqual(t, kept, plain, "allocations per record kept in memory (%v) and read from the file (%v)", kept, plain)
+}

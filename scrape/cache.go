@@ -52,18 +52,12 @@ type entry struct {
 	// yields the same final labels (`m` and `m{}`, labels in another
 	// order, or relabeling that merges two series); -1 otherwise.
 	alias  int32
-	fam    int32 // index in seriesCache.families, -1 if unknown
+	fam    int32 // index in seriesCache.fams, -1 if unknown
 	flags  uint8
 	format uint8
 }
 
 func (e *entry) dropped() bool { return e.flags&entryDropped != 0 }
-
-// family holds a metric family's metadata as exposed.
-type family struct {
-	name string
-	meta remote.Metadata
-}
 
 // seriesCache is a target's memory of exposed series between scrapes,
 // built to be small: entries are plain structs in one slice and their
@@ -105,9 +99,8 @@ type seriesCache struct {
 	next  []int32 // the same for the current scrape
 	pos   int     // where the current scrape is in order
 
-	families []family
-	famIndex map[string]int32
-	famNext  int32 // the family after the one the scrape's last comment named
+	fams    families
+	famNext int32 // the family after the one the scrape's last comment named
 
 	iter      uint32
 	prev, cur []int32 // owners appended by the previous and the current scrape
@@ -115,8 +108,8 @@ type seriesCache struct {
 
 func newSeriesCache() *seriesCache {
 	return &seriesCache{
-		pinned:   map[int32]labels.Labels{},
-		famIndex: map[string]int32{},
+		pinned: map[int32]labels.Labels{},
+		fams:   newFamilies(),
 	}
 }
 
@@ -317,6 +310,7 @@ func (c *seriesCache) endScrape() {
 		c.entries[j].order = int32(p)
 	}
 	c.trim()
+	c.fams.share()
 }
 
 // trim gives back the slack that growing left in the entries and the text
@@ -396,16 +390,14 @@ func (c *seriesCache) forget(stale []int32) {
 // after it, is the one asked for, without a lookup in the index.
 func (c *seriesCache) family(name []byte) int32 {
 	for _, i := range [2]int32{c.famNext - 1, c.famNext} {
-		if i >= 0 && int(i) < len(c.families) && c.families[i].name == string(name) {
+		if i >= 0 && int(i) < c.fams.len() && c.fams.at(i).name == string(name) {
 			c.famNext = i + 1
 			return i
 		}
 	}
-	i, ok := c.famIndex[string(name)]
+	i, ok := c.fams.lookup(string(name))
 	if !ok {
-		c.families = append(c.families, family{name: shared(name)})
-		i = int32(len(c.families) - 1)
-		c.famIndex[c.families[i].name] = i
+		i = c.fams.add(shared(name))
 	}
 	c.famNext = i + 1
 	return i
@@ -414,9 +406,7 @@ func (c *seriesCache) family(name []byte) int32 {
 // setHelp records a family's help text and returns the family.
 func (c *seriesCache) setHelp(name, help []byte) int32 {
 	i := c.family(name)
-	if f := &c.families[i]; string(help) != f.meta.Help {
-		f.meta.Help = shared(help)
-	}
+	c.fams.setHelp(i, help)
 	return i
 }
 

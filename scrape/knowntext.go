@@ -263,7 +263,7 @@ func (l *loop) knownComment(line []byte, cur *int32) (isType, ok bool) {
 		return false, false
 	}
 	*cur = c.family(name)
-	c.families[*cur].meta.Type = metricType(t)
+	c.fams.setType(*cur, metricType(t))
 	return true, true
 }
 

@@ -289,16 +289,14 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 		case textparse.EntryType:
 			name, t := p.Type()
 			cur = c.family(name)
-			c.families[cur].meta.Type = metricType(t)
+			c.fams.setType(cur, metricType(t))
 		case textparse.EntryHelp:
 			name, help := p.Help()
 			cur = c.setHelp(name, help)
 		case textparse.EntryUnit:
 			name, unit := p.Unit()
 			cur = c.family(name)
-			if f := &c.families[cur]; string(unit) != f.meta.Unit {
-				f.meta.Unit = shared(unit)
-			}
+			c.fams.setUnit(cur, unit)
 		case textparse.EntrySeries, textparse.EntryHistogram:
 			var (
 				series []byte
@@ -428,10 +426,10 @@ func utf8RuneCount(ls labels.Labels) int {
 // metadata was announced last, if the series' name extends its name (as
 // `_total`, `_bucket`, `_sum` do), else a family of exactly that name.
 func familyOf(c *seriesCache, cur int32, name string) int32 {
-	if cur >= 0 && strings.HasPrefix(name, c.families[cur].name) {
+	if cur >= 0 && strings.HasPrefix(name, c.fams.at(cur).name) {
 		return cur
 	}
-	if i, ok := c.famIndex[name]; ok {
+	if i, ok := c.fams.lookup(name); ok {
 		return i
 	}
 	return -1
@@ -548,7 +546,7 @@ func (l *loop) ref(i int32, final labels.Labels) record.Ref {
 		var meta remote.Metadata
 		var family string
 		if e.fam >= 0 {
-			f := &l.cache.families[e.fam]
+			f := l.cache.fams.at(e.fam)
 			meta, family = f.meta, f.name
 		}
 		if final.IsEmpty() {

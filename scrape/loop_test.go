@@ -580,7 +580,7 @@ func TestFamiliesAreFoundInAnyOrder(t *testing.T) {
 				t.Fatalf("scrape %d: family %q at %d, first at %d", scrape, names[k], i, w)
 			}
 			want[names[k]] = i
-			if got := c.families[i].name; got != names[k] {
+			if got := c.fams.at(i).name; got != names[k] {
 				t.Fatalf("scrape %d: family %q resolved to %q", scrape, names[k], got)
 			}
 		}
@@ -588,7 +588,7 @@ func TestFamiliesAreFoundInAnyOrder(t *testing.T) {
 		c.close()
 	}
 	e := c.family([]byte("e")) // a new family after all of them
-	if len(c.families) != 5 || c.families[e].name != "e" {
-		t.Fatalf("new family: %d families, %q", len(c.families), c.families[e].name)
+	if c.fams.len() != 5 || c.fams.at(e).name != "e" {
+		t.Fatalf("new family: %d families, %q", c.fams.len(), c.fams.at(e).name)
 	}
 }

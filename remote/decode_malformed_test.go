@@ -122,7 +122,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 1))),
 			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 1)), fMsg(v2Metadata, fVarint(v2MetaHelpRef, 9)))),
 			kind: ErrInvalid, message: "series 1: metadata: help_ref = 9 is out of range"},
-		{name: "metadata refused after the same bytes were refused", v2: true, in: cat(testSymbols,
+		{name: "metadata refused after other metadata was remembered", v2: true, in: cat(testSymbols,
 			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 1))),
 			fMsg(v2Timeseries, upJob, v2Sample(), fMsg(v2Metadata, fVarint(v2MetaType, 9)))),
 			kind: ErrInvalid, message: "series 1: metadata: type: unknown value 9"},
@@ -235,6 +235,21 @@ func TestDecodeAcceptsProtobufVariants(t *testing.T) {
 			want: "series 0: \"__name__\"=\"up\"\n  metadata type=2 help=\"job\" unit=\"\"\n" +
 				"series 1: \"__name__\"=\"b\"\n  metadata type=2 help=\"job\" unit=\"node\"\n" +
 				"series 2: \"__name__\"=\"c\"\n  metadata type=2 help=\"job\" unit=\"\"\n",
+		},
+		{
+			// Series 0's second metadata field decodes merged with its
+			// first; series 1's only field has the second one's bytes and
+			// must decode to them alone.
+			name: "a metadata field with the bytes of another series' second one",
+			v2:   true,
+			in: cat(testSymbols,
+				fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2),
+					fMsg(v2Metadata, fVarint(v2MetaType, 2), fVarint(v2MetaHelpRef, 3)),
+					fMsg(v2Metadata, fVarint(v2MetaUnitRef, 4))),
+				fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 5),
+					fMsg(v2Metadata, fVarint(v2MetaUnitRef, 4)))),
+			want: "series 0: \"__name__\"=\"up\"\n  metadata type=2 help=\"job\" unit=\"node\"\n" +
+				"series 1: \"__name__\"=\"b\"\n  metadata type=0 help=\"\" unit=\"node\"\n",
 		},
 		{
 			name: "samples that start like value and timestamp",

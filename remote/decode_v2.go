@@ -288,12 +288,17 @@ func (d *decoder) seriesV2(s *Series, b []byte) error {
 			if d.sameMetadata(s, f.b) {
 				continue
 			}
-			// A message field that occurs twice is merged, field by field.
+			// A message field that occurs twice is merged, field by
+			// field: only what a field decodes to on its own, the
+			// series' first, is worth remembering.
+			first := s.Metadata.IsZero() && d.helpRef|d.unitRef == 0
 			if err := d.metadataV2(&s.Metadata, f.b); err != nil {
 				return errAt("metadata", err)
 			}
-			d.lastMeta, d.lastMetaVal = f.b, s.Metadata
-			d.lastHelpRef, d.lastUnitRef = d.helpRef, d.unitRef
+			if first {
+				d.lastMeta, d.lastMetaVal = f.b, s.Metadata
+				d.lastHelpRef, d.lastUnitRef = d.helpRef, d.unitRef
+			}
 		}
 	}
 	if len(d.refs) == 0 {

@@ -60,6 +60,12 @@ func FuzzDecodeV2(f *testing.F) {
 	for _, r := range fuzzSeeds() {
 		f.Add(AppendV2(nil, r, nil))
 	}
+	// A series whose metadata field has the bytes of another series'
+	// second, merged one (the memo must not hand out the merged value).
+	f.Add(cat(testSymbols,
+		fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 2),
+			fMsg(v2Metadata, fVarint(v2MetaType, 2), fVarint(v2MetaHelpRef, 3)), fMsg(v2Metadata, fVarint(v2MetaUnitRef, 4))),
+		fMsg(v2Timeseries, fPacked(v2LabelsRefs, 1, 5), fMsg(v2Metadata, fVarint(v2MetaUnitRef, 4)))))
 	var (
 		st              SymbolTable
 		scratch, checks DictScratch

@@ -24,9 +24,10 @@ type family struct {
 //
 // Targets of a fleet expose the same families with the same metadata, and
 // a table per target was as much memory as twenty bytes per series. So a
-// table that a scrape changed is shared once the scrape ends: it becomes
-// the table of every target whose own table equals it (sharedFamilies),
-// and a target that has to change a shared table copies it first. A shared
+// table that changed is shared after a scrape that did not change it: it
+// becomes the table of every target whose own table equals it
+// (sharedFamilies), and a target that has to change a shared table copies
+// it first. A shared
 // table is never changed, so the loops of several targets read it at once
 // without locks.
 type familyTable struct {
@@ -39,6 +40,7 @@ type families struct {
 	t       *familyTable
 	shared  bool // t may be other targets' too: copy it before changing it
 	changed bool // t changed in the current scrape
+	settled bool // t changed in an earlier scrape, and not since
 }
 
 func newFamilies() families {
@@ -101,14 +103,18 @@ func (f *families) setUnit(i int32, unit []byte) {
 	}
 }
 
-// share ends a scrape: a table the scrape changed is replaced by an equal
-// shared one, or becomes one.
+// share ends a scrape. A table that changed and then stayed the same for
+// a whole scrape is replaced by an equal shared one, or becomes one. A
+// target whose metadata changes at every scrape keeps its own table and
+// is never copied.
 func (f *families) share() {
-	if !f.changed {
-		return
+	switch {
+	case f.changed:
+		f.changed, f.settled = false, true
+	case f.settled:
+		f.settled = false
+		f.t, f.shared = sharedFamilies.get(f.t), true
 	}
-	f.changed = false
-	f.t, f.shared = sharedFamilies.get(f.t), true
 }
 
 // familyRegistry holds the shared family tables by the hash of their

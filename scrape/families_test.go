@@ -42,6 +42,9 @@ func TestTargetsShareEqualFamilyTables(t *testing.T) {
 	a, b, c := newSeriesCache(), newSeriesCache(), newSeriesCache()
 	exposeFamilies(a, 10, plain)
 	exposeFamilies(b, 10, plain)
+	require.NotSame(t, a.fams.t, b.fams.t, "a table is shared after a scrape that did not change it")
+	exposeFamilies(a, 10, plain)
+	exposeFamilies(b, 10, plain)
 	require.Same(t, a.fams.t, b.fams.t, "equal tables are one")
 	shared := a.fams.t
 
@@ -53,6 +56,8 @@ func TestTargetsShareEqualFamilyTables(t *testing.T) {
 	require.Equal(t, "A new help text.", b.fams.at(3).meta.Help)
 	require.Equal(t, plain(3), a.fams.at(3).meta.Help, "the shared table did not change")
 
+	exposeFamilies(c, 10, changed)
+	exposeFamilies(b, 10, changed)
 	exposeFamilies(c, 10, changed)
 	require.Same(t, b.fams.t, c.fams.t, "the changed table is shared in turn")
 
@@ -90,7 +95,9 @@ func TestSharedFamilyTablesAreSafeToUseConcurrently(t *testing.T) {
 func TestUnusedFamilyTablesAreForgotten(t *testing.T) {
 	h := func() uint64 {
 		c := newSeriesCache()
-		exposeFamilies(c, 3, func(k int) string { return fmt.Sprintf("Only in this test, family %d.", k) })
+		for range 2 {
+			exposeFamilies(c, 3, func(k int) string { return fmt.Sprintf("Only in this test, family %d.", k) })
+		}
 		return hashFamilies(c.fams.t.list)
 	}()
 	registered := func() bool {
@@ -105,4 +112,23 @@ func TestUnusedFamilyTablesAreForgotten(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.False(t, registered(), "the registry still holds a table nobody uses")
+}
+
+// A target whose metadata changes at every scrape keeps its own table: it is
+// neither shared nor copied.
+func TestFamiliesThatKeepChangingAreNotShared(t *testing.T) {
+	c := newSeriesCache()
+	help := func(scrape int) func(k int) string {
+		return func(k int) string { return fmt.Sprintf("Help %d at scrape %d.", k, scrape) }
+	}
+	exposeFamilies(c, 4, help(0))
+	own := c.fams.t
+	for scrape := 1; scrape < 5; scrape++ {
+		exposeFamilies(c, 4, help(scrape))
+		require.False(t, c.fams.shared, "scrape %d", scrape)
+		require.Same(t, own, c.fams.t, "scrape %d: no copy", scrape)
+	}
+	exposeFamilies(c, 4, help(4))
+	require.True(t, c.fams.shared, "shared once a scrape did not change it")
+	require.Same(t, own, c.fams.t, "the first of its kind becomes the shared one")
 }

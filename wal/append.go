@@ -40,10 +40,11 @@ type Entry struct {
 	Fast bool
 	// ReadSoon says a reader will want the record right away: the log
 	// keeps its uncompressed payload in memory (the last 2 MiB of such
-	// records), and a reader that reaches the record while it is kept
-	// takes it from there, without reading the file and decompressing.
-	// A relay sets it for received requests, which its senders read
-	// back within milliseconds.
+	// records, at most 256 of them; records over 512 KiB are not kept),
+	// and a reader that reaches the record while it is kept takes it
+	// from there, without reading the file, checking its checksum and
+	// decompressing. A relay sets it for received requests, which its
+	// senders read back within milliseconds.
 	ReadSoon bool
 	// Segment, when non-zero, makes Append fail with ErrSegmentChanged
 	// instead of writing the record to any other segment. Codecs whose

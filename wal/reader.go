@@ -20,8 +20,8 @@ type Record struct {
 	// Time is the append time, Unix milliseconds.
 	Time int64
 	// Data is the payload, decompressed. It is valid until the next call
-	// to Next and must not be changed: it may be the log's own copy
-	// (Entry.ReadSoon).
+	// to Next or Close and must not be changed: it may be the log's own
+	// copy, shared with other readers (Entry.ReadSoon).
 	Data []byte
 	// Pos is where the record starts; End is the position just after it,
 	// the position to commit once the record is delivered.
@@ -164,8 +164,9 @@ func (r *Reader) fromMemory(kept recentRecord, committed Pos) Record {
 		r.sc.off = kept.end
 	}
 	rec := Record{
-		Kind: kept.kind, Count: kept.count, Time: kept.time, Data: kept.buf.data,
-		Pos: start, End: r.pos, Gap: r.gap,
+		Kind: kept.kind, Count: kept.count, Time: kept.time,
+		Data: kept.buf.data[:len(kept.buf.data):len(kept.buf.data)], // shared: no room to append into
+		Pos:  start, End: r.pos, Gap: r.gap,
 		Replay: !committed.Less(r.pos),
 	}
 	r.gap = false

@@ -1,14 +1,21 @@
 package wal
 
-// recentBytes bounds the payloads the log keeps in memory for readers
-// (Entry.ReadSoon). A relay's sender reads a received request back within
-// milliseconds of its append; 2 MiB holds about fifty 1000-sample requests,
-// seconds of traffic at the rates a relay sees, and stays fixed whatever the
-// rate. A reader further behind reads the file, as it would without.
-const recentBytes = 2 << 20
+import "sort"
 
-// maxSpare bounds the buffers of dropped records kept for the next ones.
-const maxSpare = 8
+const (
+	// recentBytes bounds the buffers of the records the log keeps in
+	// memory for readers (Entry.ReadSoon), by capacity. A relay's sender
+	// reads a received request back within milliseconds of its append;
+	// 2 MiB holds about fifty 1000-sample requests, seconds of traffic at
+	// the rates a relay sees, whatever the rate. A reader further behind
+	// reads the file, as it would without.
+	recentBytes = 2 << 20
+	// maxRecent bounds the number of kept records, so that a client
+	// sending tiny requests cannot make the list long.
+	maxRecent = 256
+	// spareBytes bounds the capacity of the buffers kept for reuse.
+	spareBytes = 1 << 20
+)
 
 // recentRecord is the uncompressed payload of a record appended with
 // Entry.ReadSoon, and where its frame lies.
@@ -22,9 +29,9 @@ type recentRecord struct {
 }
 
 // keptBuf holds a kept record's payload. Readers that returned it hold it
-// until their next Next (Record.Data is valid until then); a buffer is
-// reused only once it is no longer kept and no reader holds it, so that
-// relaying allocates nothing per request. Guarded by the log's mu.
+// until their next Next or Close (Record.Data is valid until then); a
+// buffer is reused only once it is no longer kept and no reader holds it,
+// so that relaying allocates nothing per request. Guarded by the log's mu.
 type keptBuf struct {
 	data    []byte
 	holders int
@@ -35,69 +42,68 @@ type keptBuf struct {
 // that a reader right behind the writer takes the payload from memory
 // instead of reading the file and decompressing what Append just
 // compressed. Guarded by the log's mu.
+//
+// Memory: at most recentBytes of kept buffers and spareBytes of spare
+// ones, plus one buffer per reader that holds a record no longer kept.
 type recentRecords struct {
-	recs  []recentRecord
-	bytes int
-	spare []*keptBuf
+	recs       []recentRecord
+	bytes      int // capacity of the kept records' buffers
+	spare      []*keptBuf
+	spareBytes int
 }
 
-// add keeps a copy of data, dropping the oldest records beyond the bound.
+// add keeps a copy of data, dropping the oldest records beyond the bounds.
 func (r *recentRecords) add(rec recentRecord, data []byte) {
-	if len(data) > recentBytes {
-		return
+	if len(data) > recentBytes/4 {
+		return // a few of these would be all the memory
 	}
 	rec.buf = r.buffer(len(data))
 	rec.buf.data = append(rec.buf.data[:0], data...)
 	r.recs = append(r.recs, rec)
-	r.bytes += len(data)
+	r.bytes += cap(rec.buf.data)
 	drop := 0
-	for r.bytes > recentBytes {
+	for r.bytes > recentBytes || len(r.recs)-drop > maxRecent {
 		b := r.recs[drop].buf
-		r.bytes -= len(b.data)
+		r.bytes -= cap(b.data)
 		b.dropped = true
 		r.recycle(b)
 		drop++
 	}
 	if drop > 0 {
 		clear(r.recs[:drop])
-		r.recs = append(r.recs[:0], r.recs[drop:]...)
+		r.recs = r.recs[drop:] // append moves the rest when it grows
 	}
 }
 
-// buffer returns a spare buffer with room for n bytes, or a new one.
+// buffer returns the smallest spare buffer with room for n bytes and no
+// more than twice that, or a new one.
 func (r *recentRecords) buffer(n int) *keptBuf {
+	best := -1
 	for i, b := range r.spare {
-		if cap(b.data) >= n {
-			last := len(r.spare) - 1
-			r.spare[i], r.spare[last] = r.spare[last], nil
-			r.spare = r.spare[:last]
-			b.dropped = false
-			return b
+		if c := cap(b.data); c >= n && c <= 2*n && (best < 0 || c < cap(r.spare[best].data)) {
+			best = i
 		}
 	}
-	return &keptBuf{data: make([]byte, 0, n)}
+	if best < 0 {
+		return &keptBuf{data: make([]byte, 0, n)}
+	}
+	b := r.spare[best]
+	last := len(r.spare) - 1
+	r.spare[best], r.spare[last] = r.spare[last], nil
+	r.spare = r.spare[:last]
+	r.spareBytes -= cap(b.data)
+	b.dropped = false
+	return b
 }
 
-// recycle makes b a spare once it is dropped and no reader holds it.
+// recycle makes b a spare once it is dropped and no reader holds it, if
+// the spares have room; else it is left to the collector.
 func (r *recentRecords) recycle(b *keptBuf) {
-	if !b.dropped || b.holders > 0 {
+	if !b.dropped || b.holders > 0 || r.spareBytes+cap(b.data) > spareBytes {
 		return
 	}
-	if len(r.spare) < maxSpare {
-		r.spare = append(r.spare, b)
-		return
-	}
-	// Replace the smallest spare: records of a relay are of similar
-	// sizes, and the largest buffers fit the most.
-	small := 0
-	for i, s := range r.spare {
-		if cap(s.data) < cap(r.spare[small].data) {
-			small = i
-		}
-	}
-	if cap(b.data) > cap(r.spare[small].data) {
-		r.spare[small] = b
-	}
+	r.spare = append(r.spare, b)
+	r.spareBytes += cap(b.data)
 }
 
 // release ends a reader's hold on b.
@@ -108,15 +114,16 @@ func (r *recentRecords) release(b *keptBuf) {
 
 // at returns the kept record whose frame starts at p.
 func (r *recentRecords) at(p Pos) (recentRecord, bool) {
-	// A reader is usually at the oldest kept record or near the newest:
-	// scanning from the newest finds a reader that keeps up first.
-	for i := len(r.recs) - 1; i >= 0; i-- {
-		if r.recs[i].pos == p {
-			return r.recs[i], true
-		}
-		if r.recs[i].pos.Less(p) {
-			break // older than p: p is not kept
-		}
+	n := len(r.recs)
+	if n == 0 || p.Less(r.recs[0].pos) || r.recs[n-1].pos.Less(p) {
+		return recentRecord{}, false
+	}
+	if r.recs[n-1].pos == p { // a reader that keeps up
+		return r.recs[n-1], true
+	}
+	i := sort.Search(n, func(i int) bool { return !r.recs[i].pos.Less(p) })
+	if i < n && r.recs[i].pos == p {
+		return r.recs[i], true
 	}
 	return recentRecord{}, false
 }

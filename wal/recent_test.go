@@ -104,18 +104,29 @@ func TestReadSoonBuffersAreReusedOnlyOnceReleased(t *testing.T) {
 	r, err := l.OpenCursor("a")
 	require.NoError(t, err)
 
+	r2, err := l.OpenCursor("b")
+	require.NoError(t, err)
+
 	_, err = l.Append(Entry{Kind: 1, Count: 1, Data: readSoonBody(0), ReadSoon: true})
 	require.NoError(t, err)
 	held := nextRecord(t, r)
+	held2 := nextRecord(t, r2)
 	require.Equal(t, readSoonBody(0), held.Data)
-	for i := 1; i < 300; i++ { // 5 MiB: record 0 is dropped from memory
+	require.Same(t, &held.Data[0], &held2.Data[0], "both readers hold the one copy")
+	require.Equal(t, len(held.Data), cap(held.Data), "no room to append into a shared buffer")
+	_, err = l.Append(Entry{Kind: 1, Count: 1, Data: readSoonBody(1), ReadSoon: true})
+	require.NoError(t, err)
+	require.Equal(t, readSoonBody(1), nextRecord(t, r2).Data) // r2 lets go of record 0, r holds it
+	for i := 2; i < 300; i++ {                                // 5 MiB: record 0 is dropped from memory
 		_, err := l.Append(Entry{Kind: 1, Count: 1, Data: readSoonBody(i), ReadSoon: true})
 		require.NoError(t, err)
+		require.Equal(t, readSoonBody(i), nextRecord(t, r2).Data)
 	}
-	require.Equal(t, readSoonBody(0), held.Data, "a held record is not overwritten")
+	require.Equal(t, readSoonBody(0), held.Data, "a record one reader holds is not overwritten")
 	for i := 1; i < 300; i++ {
 		require.Equal(t, readSoonBody(i), nextRecord(t, r).Data)
 	}
+	require.NoError(t, r2.Close())
 
 	appendAndRead := func(readSoon bool) float64 {
 		body := readSoonBody(1)
@@ -131,4 +142,36 @@ func TestReadSoonBuffersAreReusedOnlyOnceReleased(t *testing.T) {
 	appendAndRead(true) // warm: the spares fill
 	kept, plain := appendAndRead(true), appendAndRead(false)
 	require.LessOrEqual(t, kept, plain, "allocations per record kept in memory (%v) and read from the file (%v)", kept, plain)
+}
+
+// Keeping a record allocates nothing once buffers of dropped records are
+// spare, and a flood of tiny records keeps at most maxRecent of them.
+func TestRecentRecordsAreBounded(t *testing.T) {
+	var r recentRecords
+	body := readSoonBody(1)
+	off := int64(0)
+	add := func(data []byte) {
+		r.add(recentRecord{pos: Pos{Segment: 1, Offset: off}, end: off + 1}, data)
+		off++
+	}
+	for range 200 {
+		add(body)
+	}
+	require.Zero(t, testing.AllocsPerRun(1000, func() { add(body) }))
+	require.LessOrEqual(t, r.bytes, recentBytes)
+	require.LessOrEqual(t, r.spareBytes, spareBytes)
+
+	for range 10 * maxRecent {
+		add([]byte("x"))
+	}
+	require.Len(t, r.recs, maxRecent)
+	_, ok := r.at(Pos{Segment: 1, Offset: off - maxRecent - 1})
+	require.False(t, ok, "dropped")
+	for _, p := range []int64{off - maxRecent, off - 2, off - 1} {
+		kept, ok := r.at(Pos{Segment: 1, Offset: p})
+		require.True(t, ok)
+		require.Equal(t, p+1, kept.end)
+	}
+	_, ok = r.at(Pos{Segment: 1, Offset: off})
+	require.False(t, ok, "not yet appended")
 }

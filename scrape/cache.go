@@ -26,6 +26,7 @@ const (
 	entryDropped  = 1 << iota // metric relabeling drops the series
 	entryExplicit             // last sample carried its own timestamp: no staleness markers
 	entryFree                 // slot unused
+	entryAlias                // another entry owns the series (seriesCache.aliases)
 )
 
 // Exposition formats, as recorded per entry so its labels can be rebuilt
@@ -48,13 +49,9 @@ type entry struct {
 	keyLen    uint32
 	lastIter  uint32 // scrape that last exposed the series
 	order     int32  // position in the previous scrape's exposition, -1 if none
-	// alias is the entry that owns the series when another exposed text
-	// yields the same final labels (`m` and `m{}`, labels in another
-	// order, or relabeling that merges two series); -1 otherwise.
-	alias  int32
-	fam    int32 // index in seriesCache.fams, -1 if unknown
-	flags  uint8
-	format uint8
+	fam       int32  // index in seriesCache.fams, -1 if unknown
+	flags     uint8
+	format    uint8
 }
 
 func (e *entry) dropped() bool { return e.flags&entryDropped != 0 }
@@ -94,6 +91,12 @@ type seriesCache struct {
 	// pinned holds the exposed labels of the few entries whose text does
 	// not rebuild them (see loop.finalLabels).
 	pinned map[int32]labels.Labels
+	// aliases maps an entry flagged entryAlias to the entry that owns its
+	// series: another exposed text yields the same final labels (`m` and
+	// `m{}`, labels in another order, or relabeling that merges two
+	// series). Few entries are aliases, so they are kept aside rather
+	// than in a field every entry would carry.
+	aliases map[int32]int32
 
 	order []int32 // entries in the order the previous scrape exposed them
 	next  []int32 // the same for the current scrape
@@ -173,7 +176,7 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 		i = int32(len(c.entries) - 1)
 	}
 	h := xxhash.Sum64(text)
-	c.entries[i] = entry{keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, alias: -1, fam: fam, format: format}
+	c.entries[i] = entry{keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, fam: fam, format: format}
 	c.keys = append(c.keys, text...)
 	c.dirty = true
 	if _, taken := c.index[h]; taken {
@@ -189,7 +192,7 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 	e.labelHash = final.Hash()
 	if owner, ok := c.byLabels[e.labelHash]; ok && c.entries[owner].flags&entryFree == 0 {
 		if labels.Equal(labelsOf(owner), final) {
-			e.alias = owner
+			c.setAlias(i, owner)
 		}
 		return i // a hash collision keeps its own series
 	}
@@ -197,17 +200,33 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 	return i
 }
 
+// isAlias reports whether another entry owns i's series.
+func (c *seriesCache) isAlias(i int32) bool { return c.entries[i].flags&entryAlias != 0 }
+
+func (c *seriesCache) setAlias(i, owner int32) {
+	if c.aliases == nil {
+		c.aliases = map[int32]int32{}
+	}
+	c.aliases[i] = owner
+	c.entries[i].flags |= entryAlias
+}
+
+func (c *seriesCache) clearAlias(i int32) {
+	delete(c.aliases, i)
+	c.entries[i].flags &^= entryAlias
+}
+
 // resolve returns the entry that owns i's series.
 func (c *seriesCache) resolve(i int32) int32 {
-	e := &c.entries[i]
-	if e.alias < 0 {
+	if !c.isAlias(i) {
 		return i
 	}
-	if c.entries[e.alias].flags&entryFree == 0 && c.entries[e.alias].labelHash == e.labelHash {
-		return e.alias
+	e := &c.entries[i]
+	if owner := c.aliases[i]; c.entries[owner].flags&entryFree == 0 && c.entries[owner].labelHash == e.labelHash {
+		return owner
 	}
 	// The owner went stale and was forgotten: i takes over.
-	e.alias = -1
+	c.clearAlias(i)
 	c.ensureIndexes()
 	if owner, ok := c.byLabels[e.labelHash]; !ok || c.entries[owner].flags&entryFree != 0 {
 		c.byLabels[e.labelHash] = i
@@ -234,7 +253,8 @@ func (c *seriesCache) remove(i int32) {
 	}
 	c.garbage += int(e.keyLen)
 	delete(c.pinned, i)
-	*e = entry{flags: entryFree, order: -1, alias: -1}
+	delete(c.aliases, i)
+	*e = entry{flags: entryFree, order: -1}
 	c.free = append(c.free, i)
 	if c.garbage > 64<<10 && c.garbage > len(c.keys)/2 {
 		c.compact()
@@ -281,7 +301,7 @@ func (c *seriesCache) ensureIndexes() {
 		} else {
 			c.index[h] = int32(i)
 		}
-		if e.dropped() || e.alias >= 0 {
+		if e.dropped() || e.flags&entryAlias != 0 {
 			continue
 		}
 		if _, taken := c.byLabels[e.labelHash]; !taken {
@@ -368,7 +388,7 @@ func (c *seriesCache) stale(dst []int32) []int32 {
 	if c.iter%dropEvictAfter == 0 {
 		for i := range c.entries {
 			e := &c.entries[i]
-			if e.flags&entryFree == 0 && (e.dropped() || e.alias >= 0) && c.iter-e.lastIter > dropEvictAfter {
+			if e.flags&entryFree == 0 && (e.dropped() || e.flags&entryAlias != 0) && c.iter-e.lastIter > dropEvictAfter {
 				c.remove(int32(i))
 			}
 		}

@@ -330,7 +330,7 @@ func (l *loop) parse(body []byte, contentType string, ts int64) (parseResult, er
 				if rebuilt, err := exposedLabels(format, series, l.st); err != nil || !labels.Equal(rebuilt, lset) {
 					c.pinned[i] = lset.Copy()
 				}
-				if !final.IsEmpty() && c.entries[i].alias < 0 {
+				if !final.IsEmpty() && !c.isAlias(i) {
 					res.added++
 				}
 				created = final
@@ -377,7 +377,7 @@ func (l *loop) admit(i int32) (int32, bool) {
 		c.entries[i].lastIter = c.iter
 		return 0, false
 	}
-	if c.entries[i].alias >= 0 {
+	if c.isAlias(i) {
 		c.entries[i].lastIter = c.iter // keeps the alias from being evicted
 		i = c.resolve(i)
 	}

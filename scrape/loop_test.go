@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/alecthomas/units"
 	"github.com/prometheus/common/model"
@@ -455,6 +456,7 @@ func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
 			}
 		}
 		require.Equal(t, 1, n, "scrape %d", ts)
+		require.Len(t, h.loop.cache.aliases, 1, "the second text is the first's alias")
 	}
 	// When the series that owned the labels goes away, the other takes
 	// over without a stale marker in between.
@@ -463,6 +465,12 @@ func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
 	require.Equal(t, 2.0, gs[h.series("m")].v)
 	gs = byName(h.scrape(5))
 	require.Equal(t, 2.0, gs[h.series("m")].v)
+}
+
+// An entry of the series cache is 40 bytes: every exposed series of every
+// target has one, and the few that are aliases keep their owner aside.
+func TestCacheEntryIsFortyBytes(t *testing.T) {
+	require.Equal(t, uintptr(40), unsafe.Sizeof(entry{}))
 }
 
 func TestSeriesAreFoundAgainAfterTheCacheDroppedItsIndexes(t *testing.T) {

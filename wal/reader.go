@@ -50,7 +50,7 @@ type Reader struct {
 	payload []byte
 	closed  bool
 	// held is the log's buffer of the record Next returned last, when it
-	// came from memory: held until the next call (Entry.ReadSoon).
+	// came from memory: held until the next Next or Close (Entry.ReadSoon).
 	held *keptBuf
 }
 

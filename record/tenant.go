@@ -37,7 +37,8 @@ func BatchTenant(data []byte) (string, error) {
 	)
 	for b := data; len(b) > 0; {
 		// A request's own fields (symbols, timeseries) have one-byte
-		// tags and lengths: skip them without the general path.
+		// tags and are length-delimited: skip them without the general
+		// path.
 		if c := b[0]; c < 0x80 && protowire.Type(c&7) == protowire.BytesType && c>>3 != 0 {
 			if l, n := protowire.ConsumeVarint(b[1:]); n > 0 && l <= uint64(len(b)-1-n) {
 				b = b[1+n+int(l):]

@@ -285,13 +285,13 @@ func (d *decoder) seriesV2(s *Series, b []byte) error {
 			if err := f.want(protowire.BytesType, "metadata"); err != nil {
 				return err
 			}
-			if d.sameMetadata(s, f.b) {
-				continue
-			}
 			// A message field that occurs twice is merged, field by
 			// field: only what a field decodes to on its own, the
-			// series' first, is worth remembering.
+			// series' first, is remembered or taken from the memo.
 			first := s.Metadata.IsZero() && d.helpRef|d.unitRef == 0
+			if first && d.sameMetadata(s, f.b) {
+				continue
+			}
 			if err := d.metadataV2(&s.Metadata, f.b); err != nil {
 				return errAt("metadata", err)
 			}
@@ -530,12 +530,11 @@ func (d *decoder) exemplarV2(b []byte) (Exemplar, error) {
 	return e, nil
 }
 
-// sameMetadata decodes the metadata field b of series s by memo when it
-// has the bytes of the last metadata that decoded without error: the
-// series of a family follow each other and share their metadata. Only a
-// series' first metadata field qualifies; a second one is merged.
+// sameMetadata decodes a series' first metadata field b by memo when it
+// has the bytes of the last first field that decoded without error: the
+// series of a family follow each other and share their metadata.
 func (d *decoder) sameMetadata(s *Series, b []byte) bool {
-	if !shortcuts || d.lastMeta == nil || !s.Metadata.IsZero() || d.helpRef|d.unitRef != 0 || string(b) != string(d.lastMeta) {
+	if !shortcuts || d.lastMeta == nil || string(b) != string(d.lastMeta) {
 		return false
 	}
 	s.Metadata, d.helpRef, d.unitRef = d.lastMetaVal, d.lastHelpRef, d.lastUnitRef

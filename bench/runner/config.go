@@ -16,8 +16,10 @@ type agentConfig struct {
 	Compression string // ferry's remote_write compression key
 	// SendDeadline, when set, is queue_config.batch_send_deadline.
 	SendDeadline time.Duration
-	Relay        bool // enable ferry's remote-write receiver in relay mode
-	Plain        bool // leave out ferry's extensions
+	// MaxSamplesPerSend, when set, is queue_config.max_samples_per_send.
+	MaxSamplesPerSend int
+	Relay             bool // enable ferry's remote-write receiver in relay mode
+	Plain             bool // leave out ferry's extensions
 }
 
 // render returns the configuration as YAML: a Prometheus agent
@@ -31,8 +33,14 @@ func (c agentConfig) render() string {
 		fmt.Fprintf(&b, "    file_sd_configs:\n      - files: [%q]\n        refresh_interval: 30s\n", c.TargetsFile)
 	}
 	fmt.Fprintf(&b, "remote_write:\n  - name: bench\n    url: %s\n    protobuf_message: %s\n", c.WriteURL, c.Message)
+	if c.SendDeadline > 0 || c.MaxSamplesPerSend > 0 {
+		b.WriteString("    queue_config:\n")
+	}
 	if c.SendDeadline > 0 {
-		fmt.Fprintf(&b, "    queue_config:\n      batch_send_deadline: %s\n", promDuration(c.SendDeadline))
+		fmt.Fprintf(&b, "      batch_send_deadline: %s\n", promDuration(c.SendDeadline))
+	}
+	if c.MaxSamplesPerSend > 0 {
+		fmt.Fprintf(&b, "      max_samples_per_send: %d\n", c.MaxSamplesPerSend)
 	}
 	if c.Plain {
 		return b.String()

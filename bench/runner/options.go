@@ -48,6 +48,9 @@ type Options struct {
 	// long a partial batch waits); unset keeps the agent's default (5s in
 	// Prometheus and ferry).
 	SendDeadline time.Duration
+	// MaxSamplesPerSend, when set, is the agent's max_samples_per_send
+	// (the largest request); 0 keeps the agent's default.
+	MaxSamplesPerSend int
 	// ChurnFraction of the targets is replaced every minute (churn).
 	ChurnFraction float64
 	Seed          uint64

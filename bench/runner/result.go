@@ -81,7 +81,10 @@ type Load struct {
 	// SendDeadline is the batch_send_deadline set in the agent's
 	// configuration; empty means the agent's default.
 	SendDeadline string `json:"batch_send_deadline,omitempty"`
-	Seed         uint64 `json:"seed"`
+	// MaxSamplesPerSend is the max_samples_per_send set in the agent's
+	// configuration; 0 means the agent's default.
+	MaxSamplesPerSend int    `json:"max_samples_per_send,omitempty"`
+	Seed              uint64 `json:"seed"`
 	// IngestRate is Targets*Series/Interval, samples per second.
 	IngestRate float64 `json:"ingest_rate"`
 	// ActiveSeries is Targets*(Series+5): the payload and the five report

@@ -57,6 +57,7 @@ func (o *Options) baseConfig(writeURL string, interval time.Duration) agentConfi
 	return agentConfig{
 		Interval: interval, Gzip: o.Gzip, WriteURL: writeURL, Message: message(o.Protocol),
 		Compression: o.Compression, Plain: o.Agent.PlainConfig, SendDeadline: o.SendDeadline,
+		MaxSamplesPerSend: o.MaxSamplesPerSend,
 	}
 }
 
@@ -126,6 +127,7 @@ func newResult(o *Options, b Build, st Step, scenario string) Result {
 	if o.SendDeadline > 0 {
 		r.Load.SendDeadline = promDuration(o.SendDeadline)
 	}
+	r.Load.MaxSamplesPerSend = o.MaxSamplesPerSend
 	return r
 }
 

@@ -31,7 +31,9 @@ remote_write:
 `
 	require.Equal(t, want, c.render())
 
-	c.Plain, c.SendDeadline = true, 0
+	c.SendDeadline, c.MaxSamplesPerSend = 0, 20000
+	require.Contains(t, c.render(), "    queue_config:\n      max_samples_per_send: 20000\n    compression: zstd\n")
+	c.Plain, c.MaxSamplesPerSend = true, 0
 	require.NotContains(t, c.render(), "compression: zstd")
 	c = agentConfig{Interval: 500 * time.Millisecond, WriteURL: "http://x", Message: message("rw1"), Compression: "snappy", Relay: true}
 	got := c.render()

@@ -44,6 +44,7 @@ func run() int {
 	flag.StringVar(&o.Compression, "compression", "zstd", "what the agent compresses with: snappy or zstd (ferry's remote_write compression key)")
 	flag.BoolVar(&o.Gzip, "gzip", true, "scrape with Accept-Encoding: gzip")
 	flag.DurationVar(&o.SendDeadline, "send-deadline", 0, "the agent's queue_config.batch_send_deadline (default: the agent's own, 5s)")
+	flag.IntVar(&o.MaxSamplesPerSend, "max-samples-per-send", 0, "the agent's queue_config.max_samples_per_send (default: the agent's own)")
 	flag.Float64Var(&o.ChurnFraction, "churn", 0, "fraction of targets replaced every minute (churn scenario: default 0.01)")
 	flag.Uint64Var(&o.Seed, "seed", 1, "seed of the generated values")
 	flag.DurationVar(&o.Baseline, "baseline", 20*time.Second, "measure the agent's RSS with no load for this long first (0: skip, and no RSS per series)")

@@ -45,14 +45,30 @@ const (
 // written in the order labels.Labels holds them.
 func AppendV1(dst []byte, req *Request) []byte {
 	for i := range req.Series {
-		s := &req.Series[i]
-		var at int
-		dst, at = beginMessage(dst, v1Timeseries)
-		dst = appendSeriesV1(dst, s)
-		dst = endMessage(dst, at)
+		dst = appendTimeSeriesV1(dst, &req.Series[i])
 	}
-	for i := range req.FamilyMetadata {
-		m := &req.FamilyMetadata[i]
+	return appendFamilyMetadataV1(dst, req.FamilyMetadata)
+}
+
+// AppendV1Series is AppendV1 for a request made of the series series point
+// to, in that order, and no family metadata (see AppendV2Series).
+func AppendV1Series(dst []byte, series []*Series) []byte {
+	for _, s := range series {
+		dst = appendTimeSeriesV1(dst, s)
+	}
+	return dst
+}
+
+func appendTimeSeriesV1(dst []byte, s *Series) []byte {
+	var at int
+	dst, at = beginMessage(dst, v1Timeseries)
+	dst = appendSeriesV1(dst, s)
+	return endMessage(dst, at)
+}
+
+func appendFamilyMetadataV1(dst []byte, fm []FamilyMetadata) []byte {
+	for i := range fm {
+		m := &fm[i]
 		dst = appendBytesHeader(dst, v1Metadata, metadataSizeV1(m))
 		dst = appendVarint(dst, v1MetaType, uint64(m.Type))
 		dst = appendString(dst, v1MetaFamily, m.MetricFamilyName)

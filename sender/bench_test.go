@@ -215,7 +215,7 @@ func BenchmarkInterleavedRequest(b *testing.B) {
 					if c.interleave {
 						l.interleave()
 					}
-					pb = remote.AppendV2(pb[:0], &l.req, &st)
+					pb = remote.AppendV2Series(pb[:0], l.series, &st)
 					var err error
 					if comp, err = remote.Compress(comp[:0], pb, remote.EncodingZstd); err != nil {
 						b.Fatal(err)

@@ -37,10 +37,9 @@ func filterByConfig(series []remote.Series, sendExemplars, sendHistograms bool) 
 
 // filterTooOld removes samples, histograms and exemplars older than
 // minTime (sample_age_limit), keeping the rest in order.
-func filterTooOld(series []remote.Series, minTime int64) dropCounts {
+func filterTooOld(series []*remote.Series, minTime int64) dropCounts {
 	var d dropCounts
-	for i := range series {
-		s := &series[i]
+	for _, s := range series {
 		s.Samples, d.samples = keepFrom(s.Samples, minTime, func(x remote.Sample) int64 { return x.Timestamp }, d.samples)
 		s.Histograms, d.histograms = keepFrom(s.Histograms, minTime, func(x remote.Histogram) int64 { return x.Timestamp }, d.histograms)
 		s.Exemplars, d.exemplars = keepFrom(s.Exemplars, minTime, func(x remote.Exemplar) int64 { return x.Timestamp }, d.exemplars)
@@ -62,10 +61,9 @@ func keepFrom[T any](xs []T, minTime int64, ts func(T) int64, dropped int) ([]T,
 
 // filterCustomBuckets removes native histograms with custom buckets (NHCB,
 // schema -53), which Remote-Write 1.0 cannot carry.
-func filterCustomBuckets(series []remote.Series) int {
+func filterCustomBuckets(series []*remote.Series) int {
 	n := 0
-	for i := range series {
-		s := &series[i]
+	for _, s := range series {
 		kept := s.Histograms[:0]
 		for _, h := range s.Histograms {
 			if (h.H != nil && histogram.IsCustomBucketsSchema(h.H.Schema)) || (h.FH != nil && histogram.IsCustomBucketsSchema(h.FH.Schema)) {
@@ -82,10 +80,9 @@ func filterCustomBuckets(series []remote.Series) int {
 // filterExemplarOnly removes exemplars of series that have no sample or
 // histogram in the request: RW2 receivers refuse such a time series (and with
 // it the whole request). It returns how many exemplars it removed.
-func filterExemplarOnly(series []remote.Series) int {
+func filterExemplarOnly(series []*remote.Series) int {
 	n := 0
-	for i := range series {
-		s := &series[i]
+	for _, s := range series {
 		if len(s.Samples)+len(s.Histograms) == 0 && len(s.Exemplars) > 0 {
 			n += len(s.Exemplars)
 			s.Exemplars = nil
@@ -95,19 +92,19 @@ func filterExemplarOnly(series []remote.Series) int {
 }
 
 // stripMetadata clears per-series metadata (metadata_config.send: false).
-func stripMetadata(series []remote.Series) {
-	for i := range series {
-		series[i].Metadata = remote.Metadata{}
+func stripMetadata(series []*remote.Series) {
+	for _, s := range series {
+		s.Metadata = remote.Metadata{}
 	}
 }
 
 // countRequest counts a request's samples, histograms and exemplars.
-func countRequest(series []remote.Series) remote.Counts {
+func countRequest(series []*remote.Series) remote.Counts {
 	var c remote.Counts
-	for i := range series {
-		c.Samples += len(series[i].Samples)
-		c.Histograms += len(series[i].Histograms)
-		c.Exemplars += len(series[i].Exemplars)
+	for _, s := range series {
+		c.Samples += len(s.Samples)
+		c.Histograms += len(s.Histograms)
+		c.Exemplars += len(s.Exemplars)
 	}
 	return c
 }

@@ -28,7 +28,7 @@ func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
 	l.add(pieceOf(4, "c1", "c2", "c3", "c4"))
 	l.interleave()
 
-	got := describe(l.req.Series)
+	got := describe(l.series)
 	want := []string{"a1[1 3]", "b1[2]", "c1[4]", "a2[1 3]", "c2[4]", "a3[1 3]", "c3[4]", "c4[4]"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("order after interleave:\n got %v\nwant %v", got, want)
@@ -37,7 +37,7 @@ func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
 		t.Fatalf("samples in the batch = %d, want 11", l.n)
 	}
 	l.reset()
-	if len(l.req.Series) != 0 || len(l.ends) != 0 || slices.ContainsFunc(l.spare[:cap(l.spare)], func(s remote.Series) bool { return s.Samples != nil }) {
+	if len(l.series) != 0 || len(l.ends) != 0 || slices.ContainsFunc(l.spare[:cap(l.spare)], func(s *remote.Series) bool { return s != nil }) {
 		t.Fatal("reset left series behind in the batch or its spare buffer")
 	}
 }
@@ -46,10 +46,10 @@ func TestInterleaveLeavesASinglePieceAlone(t *testing.T) {
 	l := &lane{}
 	l.add(pieceOf(1, "x", "y"))
 	l.add(pieceOf(2, "x", "y"))
-	before := slices.Clone(l.req.Series)
+	before := slices.Clone(l.series)
 	l.interleave()
-	if len(l.req.Series) != 2 || l.req.Series[0].Labels.Get("__name__") != before[0].Labels.Get("__name__") || len(l.req.Series[1].Samples) != 2 {
-		t.Fatalf("series = %v", l.req.Series)
+	if len(l.series) != 2 || l.series[0].Labels.Get("__name__") != before[0].Labels.Get("__name__") || len(l.series[1].Samples) != 2 {
+		t.Fatalf("series = %v", l.series)
 	}
 }
 
@@ -61,7 +61,7 @@ func TestASeriesMovedToAnotherPieceStaysOneSeriesInOrder(t *testing.T) {
 	l.add(pieceOf(1, "gone", "x"))
 	l.add(pieceOf(2, "x"))
 	l.interleave()
-	got := describe(l.req.Series)
+	got := describe(l.series)
 	if want := []string{"gone[1]", "x[1 2]"}; !slices.Equal(got, want) {
 		t.Fatalf("request series %v, want %v", got, want)
 	}
@@ -86,7 +86,7 @@ func TestAPieceOfASlotAlreadyInTheBatchIsMerged(t *testing.T) {
 		t.Fatal("a piece of a slot already in the batch was not looked up")
 	}
 	l.add(withSlot(pieceOf(3, "y"), 9))
-	got := describe(l.req.Series)
+	got := describe(l.series)
 	if want := []string{"a[1]", "x[1 2]", "b[1]", "y[1 3]", "c[2]"}; !slices.Equal(got, want) {
 		t.Fatalf("request series %v, want %v", got, want)
 	}
@@ -98,7 +98,7 @@ func TestAPieceOfASlotAlreadyInTheBatchIsMerged(t *testing.T) {
 
 // describe gives each series of a request as its name and its samples'
 // timestamps, in request order: "x[1 2]".
-func describe(series []remote.Series) []string {
+func describe(series []*remote.Series) []string {
 	var out []string
 	for _, s := range series {
 		var ts []int64
@@ -111,33 +111,32 @@ func describe(series []remote.Series) []string {
 }
 
 // Pieces of distinct slots stay whole until interleave, which gathers
-// their series into the request by rank; the request owns its entries, so
-// recycling the pieces afterwards cannot change it.
+// their series into the request by rank; the request points at them where
+// the pieces hold them, and reset empties it before the pieces go back
+// to their pool.
 func TestPiecesOfDistinctSlotsAreGatheredByRank(t *testing.T) {
 	l := &lane{}
 	for slot, p := range []*piece{pieceOf(1, "a1", "a2"), pieceOf(2, "b1", "b2", "b3"), pieceOf(3, "c1")} {
 		p.slots = append(p.slots, uint16(slot))
 		l.add(p)
 	}
-	if l.indexed || len(l.req.Series) != 0 {
-		t.Fatalf("pieces of distinct slots were gathered before the request was complete (indexed %v, %d series)", l.indexed, len(l.req.Series))
+	if l.indexed || len(l.series) != 0 {
+		t.Fatalf("pieces of distinct slots were gathered before the request was complete (indexed %v, %d series)", l.indexed, len(l.series))
 	}
 	l.interleave()
 	want := []string{"a1[1]", "b1[2]", "c1[3]", "a2[1]", "b2[2]", "b3[2]"}
-	if got := describe(l.req.Series); !slices.Equal(got, want) {
+	if got := describe(l.series); !slices.Equal(got, want) {
 		t.Fatalf("order after interleave:\n got %v\nwant %v", got, want)
 	}
-	for _, p := range l.pieces {
-		clear(p.series) // what recycling a piece does
-	}
-	if got := describe(l.req.Series); !slices.Equal(got, want) {
-		t.Fatalf("the request changed with its pieces: %v", got)
+	// The request points at the series where their pieces hold them.
+	if l.series[0] != &l.pieces[0].series[0] || l.series[1] != &l.pieces[1].series[0] {
+		t.Fatal("the request copied the pieces' series")
 	}
 	if l.n != 6 {
 		t.Fatalf("samples in the batch = %d, want 6", l.n)
 	}
 	l.reset()
-	if len(l.req.Series) != 0 || slices.ContainsFunc(l.req.Series[:cap(l.req.Series)], func(s remote.Series) bool { return s.Samples != nil }) {
+	if len(l.series) != 0 || slices.ContainsFunc(l.series[:cap(l.series)], func(s *remote.Series) bool { return s != nil }) {
 		t.Fatal("reset left series behind in the request")
 	}
 }

@@ -51,24 +51,29 @@ type lane struct {
 	s  *Sender
 	in chan *piece
 
-	req   remote.Request
-	index seriesIndex // series hash -> index in req.Series, once indexed
-	// indexed says index holds every series of req. Until a piece
+	// series is the request: the batch's series, in the order they are
+	// sent, where their pieces hold them. The pieces are recycled only
+	// once the batch is done (reset).
+	series []*remote.Series
+	index  seriesIndex // series hash -> index in series, once indexed
+	// indexed says index holds every series of the batch. Until a piece
 	// arrives whose slot the batch already has, the batch's pieces come
 	// from distinct targets and cannot share a series, and nothing is
 	// looked up (see add).
 	indexed bool
 	slots   [numSlots / 64]uint64 // routing slots of the batch's pieces
 	pieces  []*piece              // the pieces merged into the batch
-	ends    []int                 // once indexed, per piece, the end of its new series in req.Series
-	spare   []remote.Series
-	runs    [][]remote.Series // interleave's scratch
-	tenant  string            // the tenant of every piece in the batch
-	n       int               // samples in the batch
-	pb      []byte
-	comp    []byte
-	st      remote.SymbolTable
-	bo      backoff
+	ends    []int                 // once indexed, per piece, the end of its new series in series
+	spare   []*remote.Series
+	// interleave's scratch, for batches not indexed and indexed.
+	runs        [][]remote.Series
+	indexedRuns [][]*remote.Series
+	tenant      string // the tenant of every piece in the batch
+	n           int    // samples in the batch
+	pb          []byte
+	comp        []byte
+	st          remote.SymbolTable
+	bo          backoff
 }
 
 func newLane(s *Sender) *lane {
@@ -143,8 +148,10 @@ func (l *lane) add(p *piece) {
 		s := &p.series[i]
 		h := p.hashes[i]
 		j, ok := l.index.get(h)
-		if ok && remote.SameSeries(&l.req.Series[j], s) {
-			d := &l.req.Series[j]
+		if ok && remote.SameSeries(l.series[j], s) {
+			// d is the series of an earlier piece of the batch; its
+			// arrays are capped, so appending copies them.
+			d := l.series[j]
 			d.Samples = append(d.Samples, s.Samples...)
 			d.Histograms = append(d.Histograms, s.Histograms...)
 			d.Exemplars = append(d.Exemplars, s.Exemplars...)
@@ -154,12 +161,12 @@ func (l *lane) add(p *piece) {
 			continue
 		}
 		if !ok {
-			l.index.put(h, len(l.req.Series))
+			l.index.put(h, len(l.series))
 		}
-		l.req.Series = append(l.req.Series, *s)
+		l.series = append(l.series, s)
 	}
 	l.pieces = append(l.pieces, p)
-	l.ends = append(l.ends, len(l.req.Series))
+	l.ends = append(l.ends, len(l.series))
 	l.n += p.n
 }
 
@@ -170,11 +177,11 @@ func (l *lane) indexAll() {
 	for _, q := range l.pieces {
 		for i, h := range q.hashes {
 			if _, ok := l.index.get(h); !ok {
-				l.index.put(h, len(l.req.Series))
+				l.index.put(h, len(l.series))
 			}
-			l.req.Series = append(l.req.Series, q.series[i])
+			l.series = append(l.series, &q.series[i])
 		}
-		l.ends = append(l.ends, len(l.req.Series))
+		l.ends = append(l.ends, len(l.series))
 	}
 	l.indexed = true
 }
@@ -201,14 +208,14 @@ func (l *lane) flush(ctx context.Context) {
 
 // reset empties the batch and recycles its pieces.
 func (l *lane) reset() {
-	clear(l.req.Series)
+	clear(l.series)
 	for _, p := range l.pieces {
 		p.recycle()
 	}
 	clear(l.pieces)
 	l.index.reset()
 	l.indexed, l.slots = false, [numSlots / 64]uint64{}
-	l.req.Series, l.pieces, l.ends, l.n = l.req.Series[:0], l.pieces[:0], l.ends[:0], 0
+	l.series, l.pieces, l.ends, l.n = l.series[:0], l.pieces[:0], l.ends[:0], 0
 }
 
 // sendBatch encodes and sends the batch, retrying as the protocol allows.
@@ -226,9 +233,9 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 			return true // nothing left to send
 		}
 		if msg == remote.MessageV2 {
-			l.pb = remote.AppendV2(l.pb[:0], &l.req, &l.st)
+			l.pb = remote.AppendV2Series(l.pb[:0], l.series, &l.st)
 		} else {
-			l.pb = remote.AppendV1(l.pb[:0], &l.req)
+			l.pb = remote.AppendV1Series(l.pb[:0], l.series)
 		}
 		var err error
 		if l.comp, err = remote.Compress(l.comp[:0], l.pb, enc); err != nil {
@@ -242,7 +249,7 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 		s.m.bytesTotal.Add(float64(len(l.comp)))
 		switch a.result {
 		case resultOK:
-			s.delivered(countRequest(l.req.Series), a, msg)
+			s.delivered(countRequest(l.series), a, msg)
 			return true
 		case resultUnsupported:
 			if s.fallBack(msg, enc, a.err) {
@@ -277,29 +284,29 @@ func (l *lane) sendBatch(ctx context.Context) bool {
 func (l *lane) prepare(msg remote.Message) bool {
 	s := l.s
 	if lim := s.cfg.sampleAgeLimit; lim > 0 {
-		if d := filterTooOld(l.req.Series, time.Now().Add(-lim).UnixMilli()); d.any() {
+		if d := filterTooOld(l.series, time.Now().Add(-lim).UnixMilli()); d.any() {
 			s.m.dropped(d, "too_old")
 		}
 	}
 	if msg == remote.MessageV1 {
-		if n := filterCustomBuckets(l.req.Series); n > 0 {
+		if n := filterCustomBuckets(l.series); n > 0 {
 			s.m.dropped(dropCounts{histograms: n}, "nhcb_unsupported_by_rw1")
 		}
-	} else if n := filterExemplarOnly(l.req.Series); n > 0 {
+	} else if n := filterExemplarOnly(l.series); n > 0 {
 		s.m.dropped(dropCounts{exemplars: n}, "exemplar_without_sample")
 	}
 	if !s.cfg.sendMetadata {
-		stripMetadata(l.req.Series)
+		stripMetadata(l.series)
 	}
 	// A series the filters emptied must not be sent: receivers refuse a
 	// time series without data.
-	kept := l.req.Series[:0]
-	for _, ser := range l.req.Series {
+	kept := l.series[:0]
+	for _, ser := range l.series {
 		if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) > 0 {
 			kept = append(kept, ser)
 		}
 	}
-	clear(l.req.Series[len(kept):])
-	l.req.Series = kept
+	clear(l.series[len(kept):])
+	l.series = kept
 	return len(kept) > 0
 }

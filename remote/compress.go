@@ -107,8 +107,9 @@ func Decompress(dst, src []byte, enc Encoding, maxSize int) ([]byte, error) {
 }
 
 // zstdEncoder is shared: zstd.Encoder.EncodeAll is safe for concurrent use
-// and keeps one encoder state per CPU internally. Each state holds a
-// history buffer of the window plus a block.
+// and keeps one encoder state per CPU internally. With WithLowerEncoderMem
+// each state's history buffer is the window plus 128 KiB (without it, at
+// least 1 MiB).
 //
 // The window is small on purpose, and it sets the block size too (a block
 // is never larger than the window). An RW2 request of ten 1000-series
@@ -118,13 +119,16 @@ func Decompress(dst, src []byte, enc Encoding, maxSize int) ([]byte, error) {
 // the entropy tables follow the metric families along the request, and
 // the fast match finder cannot take distant chance matches, whose offsets
 // cost more than the literals they replace and push the useful repeat
-// offsets out of zstd's short list. On the end-to-end benchmark's load a
-// request is 11% smaller than with a 512 KiB window (7.42 -> 6.62 B/sample
-// in BenchmarkInterleavedRequest; 7.11 -> 6.57 end to end) and a state's
-// history buffer is 136 KiB instead of 640. Where the values of every target differ
-// (nodeLikeBatch) it is 4% larger and 20% slower to compress, and the
-// reference zstd tool behaves the same way (docs/benchmarks.md, "Where
-// the wire bytes go").
+// offsets out of zstd's short list. Against the 512 KiB window (and its
+// 64 KiB blocks) used before, a request of the end-to-end benchmark's
+// load is 11% smaller in BenchmarkInterleavedRequest (7.42 -> 6.62
+// B/sample) and 7-8% end to end (7.11 -> 6.57), and a state's history is
+// 136 KiB instead of 640; compressing takes about 28% longer (166 instead
+// of 130 ns/sample), which the end-to-end CPU figures did not show beyond
+// their spread. Where the values of every target differ (nodeLikeBatch)
+// the request is 4% larger (9.10 against 8.75 B/sample). The reference
+// zstd tool compresses the benchmark's request better with an 8 KiB
+// window too (docs/benchmarks.md, "Where the wire bytes go").
 var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
 	return zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedFastest),

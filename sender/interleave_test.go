@@ -36,6 +36,9 @@ func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
 	if l.n != 11 {
 		t.Fatalf("samples in the batch = %d, want 11", l.n)
 	}
+	if !l.indexed || slices.ContainsFunc(l.indexedRuns[:cap(l.indexedRuns)], func(r []*remote.Series) bool { return r != nil }) {
+		t.Fatal("interleave's scratch keeps the batch's series")
+	}
 	l.reset()
 	if len(l.series) != 0 || len(l.ends) != 0 || slices.ContainsFunc(l.spare[:cap(l.spare)], func(s *remote.Series) bool { return s != nil }) {
 		t.Fatal("reset left series behind in the batch or its spare buffer")
@@ -134,6 +137,9 @@ func TestPiecesOfDistinctSlotsAreGatheredByRank(t *testing.T) {
 	}
 	if l.n != 6 {
 		t.Fatalf("samples in the batch = %d, want 6", l.n)
+	}
+	if slices.ContainsFunc(l.runs[:cap(l.runs)], func(r []remote.Series) bool { return r != nil }) {
+		t.Fatal("interleave's scratch keeps the batch's series")
 	}
 	l.reset()
 	if len(l.series) != 0 || slices.ContainsFunc(l.series[:cap(l.series)], func(s *remote.Series) bool { return s != nil }) {

@@ -91,6 +91,9 @@ func (l *lane) run(ctx context.Context) {
 	for {
 		select {
 		case p, ok := <-l.in:
+			if ctx.Err() != nil {
+				return // a flush gave up: nothing more can be sent
+			}
 			if !ok {
 				l.flush(ctx)
 				return

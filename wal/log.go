@@ -153,8 +153,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	var err error
 	if l.zenc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true),
 		// Records are one scrape or one request, each compressed alone,
-		// and what repeats in a record repeats close by: the default 8 MiB
-		// window would keep about 9 MB of history per process for nothing.
+		// and what repeats in a record repeats close by: SpeedFastest's
+		// default 4 MiB window would keep about 4 MiB of history per
+		// encoder state for nothing.
 		// 64 KiB (192 KiB of history per encoder state) writes the same
 		// bytes as 512 KiB did (640 KiB per state) in BenchmarkStreamDisk
 		// and BenchmarkAppendReceived; 8 KiB writes 0.2% more.

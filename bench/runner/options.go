@@ -136,6 +136,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("protocol %q: want rw1 or rw2", o.Protocol)
 	case o.Compression != "snappy" && o.Compression != "zstd":
 		return fmt.Errorf("compression %q: want snappy or zstd", o.Compression)
+	case o.MaxSamplesPerSend < 0:
+		return fmt.Errorf("max samples per send %d: want 0 (the agent's default) or more", o.MaxSamplesPerSend)
 	case o.Scenario == Scale && len(o.Steps) == 0:
 		return fmt.Errorf("the scale scenario needs steps")
 	}

@@ -127,7 +127,9 @@ func newResult(o *Options, b Build, st Step, scenario string) Result {
 	if o.SendDeadline > 0 {
 		r.Load.SendDeadline = promDuration(o.SendDeadline)
 	}
-	r.Load.MaxSamplesPerSend = o.MaxSamplesPerSend
+	if o.MaxSamplesPerSend > 0 {
+		r.Load.MaxSamplesPerSend = o.MaxSamplesPerSend
+	}
 	return r
 }
 

@@ -31,7 +31,9 @@ remote_write:
 `
 	require.Equal(t, want, c.render())
 
-	c.SendDeadline, c.MaxSamplesPerSend = 0, 20000
+	c.MaxSamplesPerSend = 20000
+	require.Contains(t, c.render(), "    queue_config:\n      batch_send_deadline: 500ms\n      max_samples_per_send: 20000\n    compression: zstd\n")
+	c.SendDeadline = 0
 	require.Contains(t, c.render(), "    queue_config:\n      max_samples_per_send: 20000\n    compression: zstd\n")
 	c.Plain, c.MaxSamplesPerSend = true, 0
 	require.NotContains(t, c.render(), "compression: zstd")

@@ -48,7 +48,11 @@ func TestBatchHashesDoNotDependOnTheDecodingPath(t *testing.T) {
 
 	require.Len(t, byIDs.Hashes, len(req.Series))
 	require.Equal(t, byIDs.Hashes, byLabels.Hashes)
-	require.Equal(t, byIDs.Hashes, scraped.Hashes)
+	require.Len(t, scraped.Series, len(req.Series))
+	for i := range scraped.Series {
+		require.Equal(t, byIDs.Hashes[i], remote.SeriesHash(&scraped.Series[i]), "scraped series %d", i)
+		require.Equal(t, byIDs.Hashes[i], remote.SeriesHash(&byIDs.Series[i]), "received series %d", i)
+	}
 	seen := map[uint64]bool{}
 	for i, s := range req.Series {
 		require.Equal(t, remote.LabelsHash(s.Labels), byIDs.Hashes[i], "series %d", i)

@@ -34,10 +34,13 @@ type Batch struct {
 	// Stream is the record's stream id; 0 for received batches, whose
 	// series are ordered per series rather than per stream.
 	Stream uint64
-	// Series holds one entry per series with data in the record; Hashes[i]
-	// is the hash of Series[i]'s labels and Families[i] the name of its metric
-	// family as exposed (the metric name when the exposition named none;
-	// "" for received batches).
+	// Series holds one entry per series with data in the record and
+	// Families[i] the name of Series[i]'s metric family as exposed (the
+	// metric name when the exposition named none; "" for received
+	// batches). Hashes[i] is the hash of Series[i]'s labels for a received
+	// batch, whose series are routed by it; a scrape stream's record,
+	// routed by its stream, leaves Hashes empty, and remote.SeriesHash
+	// gives a series' hash from its ids when a sender needs it.
 	Series   []remote.Series
 	Hashes   []uint64
 	Families []string
@@ -130,10 +133,10 @@ type streamState struct {
 
 // seriesState is what a decoder keeps per series of a stream: no label
 // strings (they live in the segment's dictionary), no names (its shape
-// has them) and no pointers, so a sender's memory per series is 24 bytes
-// and an id per label.
+// has them), no hash (remote.SeriesHash folds it from the ids when asked)
+// and no pointers, so a sender's memory per series is 16 bytes and an id
+// per label.
 type seriesState struct {
-	hash      uint64 // of the labels after the Transform
 	prev      uint64 // bits of the previous value
 	valuesOff uint32 // streamState.values[valuesOff:], as many as its shape has labels
 	shape     uint32 // index in Decoder.shapes, or shapeDropped
@@ -260,7 +263,7 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		s := seriesState{hash: remote.LabelsHash(lset), valuesOff: uint32(len(st.values)), shape: shapeDropped}
+		s := seriesState{valuesOff: uint32(len(st.values)), shape: shapeDropped}
 		if keep {
 			d.names = d.names[:0]
 			lset.Range(func(l labels.Label) {
@@ -397,7 +400,6 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 // so that exemplars of the same record can find it.
 func (d *Decoder) addEntry(out *Batch, st *streamState, s *seriesState, idx uint32) *remote.Series {
 	out.Series = append(out.Series, d.series(st, s))
-	out.Hashes = append(out.Hashes, s.hash)
 	out.Families = append(out.Families, d.dict.String(d.shapes.list[s.shape].family))
 	d.entry[idx] = int32(len(out.Series))
 	return &out.Series[len(out.Series)-1]

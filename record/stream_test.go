@@ -97,9 +97,10 @@ func readSamples(t *testing.T, r *wal.Reader, d *Decoder) (got []sample, errs []
 			errs = append(errs, err)
 			continue
 		}
-		for i, s := range b.Series {
+		require.Empty(t, b.Hashes, "a scrape record's series are hashed from their ids when needed")
+		for _, s := range b.Series {
 			require.Len(t, s.Samples, 1)
-			require.Equal(t, remote.LabelsHash(s.LabelSet()), b.Hashes[i])
+			require.Equal(t, remote.LabelsHash(s.LabelSet()), remote.SeriesHash(&s))
 			got = append(got, sample{s.LabelSet(), s.Samples[0].Timestamp, math.Float64bits(s.Samples[0].Value)})
 		}
 	}

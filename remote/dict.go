@@ -16,23 +16,27 @@ const dictChunk = 4096
 // an array lookup.
 //
 // One goroutine interns; any number may read ids they received from it
-// (through a channel or another synchronising operation). Strings live in
-// fixed-size chunks that are never moved, so a reader never sees a string
-// being written.
+// (through a channel or another synchronising operation). Strings and
+// their hashes live in fixed-size chunks that are never moved, so a reader
+// never sees one being written.
 type Dict struct {
-	ids map[string]uint32 // writer only
-	n   uint32            // writer only: strings interned
-	// hashes[id] is the xxhash of the string (writer only), which
-	// LabelsHash folds: a stored batch's series hash costs a few
-	// multiplications per label instead of a pass over its bytes.
-	hashes []uint64
-	chunks atomic.Pointer[[]*[dictChunk]string]
+	ids    map[string]uint32 // writer only
+	n      uint32            // writer only: strings interned
+	chunks atomic.Pointer[[]*dictChunkOf]
+}
+
+// dictChunkOf holds dictChunk strings and the xxhash of each, which
+// SeriesHash and the stored-batch decoder fold: a series' hash costs a few
+// multiplications per label instead of a pass over its bytes.
+type dictChunkOf struct {
+	s [dictChunk]string
+	h [dictChunk]uint64
 }
 
 // NewDict returns an empty dictionary.
 func NewDict() *Dict {
 	d := &Dict{ids: map[string]uint32{}}
-	d.chunks.Store(&[]*[dictChunk]string{})
+	d.chunks.Store(&[]*dictChunkOf{})
 	return d
 }
 
@@ -58,13 +62,13 @@ func (d *Dict) add(s string) uint32 {
 	id := d.n
 	chunks := *d.chunks.Load()
 	if int(id/dictChunk) == len(chunks) {
-		grown := append(append([]*[dictChunk]string(nil), chunks...), new([dictChunk]string))
+		grown := append(append([]*dictChunkOf(nil), chunks...), new(dictChunkOf))
 		d.chunks.Store(&grown)
 		chunks = grown
 	}
-	chunks[id/dictChunk][id%dictChunk] = s
+	c := chunks[id/dictChunk]
+	c.s[id%dictChunk], c.h[id%dictChunk] = s, xxhash.Sum64String(s)
 	d.ids[s] = id
-	d.hashes = append(d.hashes, xxhash.Sum64String(s))
 	d.n++
 	return id
 }
@@ -76,14 +80,16 @@ func (d *Dict) Lookup(s string) (uint32, bool) {
 	return id, ok
 }
 
-// hash returns the xxhash of the string with the given id. Only the
-// goroutine that interns may call it.
-func (d *Dict) hash(id uint32) uint64 { return d.hashes[id] }
+// hash returns the xxhash of the string with the given id.
+func (d *Dict) hash(id uint32) uint64 {
+	chunks := *d.chunks.Load()
+	return chunks[id/dictChunk].h[id%dictChunk]
+}
 
 // String returns the string with the given id.
 func (d *Dict) String(id uint32) string {
 	chunks := *d.chunks.Load()
-	return chunks[id/dictChunk][id%dictChunk]
+	return chunks[id/dictChunk].s[id%dictChunk]
 }
 
 // Len returns the number of strings interned.

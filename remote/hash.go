@@ -21,6 +21,20 @@ func LabelsHash(ls labels.Labels) uint64 {
 	return finishHash(h)
 }
 
+// SeriesHash is LabelsHash of s's labels. A series with dictionary ids
+// has it folded from the dictionary's string hashes, without reading a
+// string; any goroutine that may read s may call it.
+func SeriesHash(s *Series) uint64 {
+	if !s.Labels.IsEmpty() || !s.hasIDs() {
+		return LabelsHash(s.Labels)
+	}
+	h := uint64(hashSeed)
+	for i, v := range s.Values {
+		h = foldLabel(h, s.Dict.hash(s.Names[i]), s.Dict.hash(v))
+	}
+	return finishHash(h)
+}
+
 // The constants are xxhash64's primes; the fold is its accumulator round,
 // applied to the name's hash and then to the value's, so a label's name
 // and value cannot trade places, nor two labels' positions, unnoticed.

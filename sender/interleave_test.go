@@ -7,7 +7,9 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/ferrymetrics/ferry/record"
 	"github.com/ferrymetrics/ferry/remote"
+	"github.com/ferrymetrics/ferry/wal"
 )
 
 // pieceOf builds a piece with one sample per named series at ts.
@@ -108,7 +110,7 @@ func describe(series []*remote.Series) []string {
 		for _, x := range s.Samples {
 			ts = append(ts, x.Timestamp)
 		}
-		out = append(out, fmt.Sprint(s.Labels.Get("__name__"), ts))
+		out = append(out, fmt.Sprint(s.LabelSet().Get("__name__"), ts))
 	}
 	return out
 }
@@ -144,5 +146,45 @@ func TestPiecesOfDistinctSlotsAreGatheredByRank(t *testing.T) {
 	l.reset()
 	if len(l.series) != 0 || slices.ContainsFunc(l.series[:cap(l.series)], func(s *remote.Series) bool { return s != nil }) {
 		t.Fatal("reset left series behind in the request")
+	}
+}
+
+// A scrape record's piece carries no series hashes. Two scrapes of one
+// target in one request (a lane catching up with a backlog) are still
+// merged: the lane folds the hashes from the series' dictionary ids.
+func TestScrapePiecesWithoutHashesAreMerged(t *testing.T) {
+	enc := record.NewStreamEncoder(7)
+	dec := record.NewDecoder(nil)
+	s := &Sender{cfg: settings{maxSamplesPerSend: 10_000}, router: newRouter(1)}
+	l := &lane{}
+	names := []string{"a", "b", "c"}
+	refs := make([]record.Ref, len(names))
+	for k := range 2 {
+		enc.Begin(int64(k+1)*10_000, 1)
+		for i, n := range names {
+			if !enc.Valid(refs[i]) {
+				refs[i] = enc.Define(labels.FromStrings("__name__", n, "job", "node"), n, remote.Metadata{})
+			}
+			enc.Add(refs[i], float64(k))
+		}
+		data, _ := enc.Finish()
+		var b record.Batch
+		rec := wal.Record{Kind: record.KindStream, Data: append([]byte(nil), data...), Pos: wal.Pos{Segment: 1}}
+		if err := dec.Decode(rec, &b); err != nil {
+			t.Fatal(err)
+		}
+		enc.Done(true)
+		pieces := s.split(&b)
+		if len(pieces) != 1 || len(pieces[0].hashes) != 0 {
+			t.Fatalf("scrape %d: %d pieces, the first with %d hashes; want one piece without hashes", k, len(pieces), len(pieces[0].hashes))
+		}
+		l.add(pieces[0])
+	}
+	if !l.indexed {
+		t.Fatal("a second piece of the same slot did not make the lane index the batch")
+	}
+	l.interleave()
+	if got, want := describe(l.series), []string{"a[10000 20000]", "b[10000 20000]", "c[10000 20000]"}; !slices.Equal(got, want) {
+		t.Fatalf("request %v, want %v", got, want)
 	}
 }

@@ -12,11 +12,14 @@ import (
 // piece is the part of one record that goes to one lane: at most
 // max_samples_per_send samples, owned by the piece.
 type piece struct {
-	f       *inflight
-	lane    int
-	tenant  string   // all series of a piece share a tenant
-	slots   []uint16 // routing slots held in flight by the piece
-	series  []remote.Series
+	f      *inflight
+	lane   int
+	tenant string   // all series of a piece share a tenant
+	slots  []uint16 // routing slots held in flight by the piece
+	series []remote.Series
+	// hashes holds the series' hashes, except in a scrape record's
+	// piece that took its decoded batch over whole, which has none (see
+	// hash).
 	hashes  []uint64
 	samples []remote.Sample // arena of the series' samples
 	refs    []uint32        // arena of a received batch's dictionary ids
@@ -31,6 +34,18 @@ type piece struct {
 // holds a series entry and a sample per exposed series, which allocated
 // anew per record was most of the agent's garbage.
 var piecePool = sync.Pool{New: func() any { return new(piece) }}
+
+// hash returns the hash of series i. A scrape's pieces carry no hashes: a
+// lane needs them only to merge the pieces of one target (after a restart
+// or a reload, or while it catches up with a backlog), and folding one from
+// the series' dictionary ids then costs a few multiplications per label,
+// where keeping it cost the decoder eight bytes per series.
+func (p *piece) hash(i int) uint64 {
+	if i < len(p.hashes) {
+		return p.hashes[i]
+	}
+	return remote.SeriesHash(&p.series[i])
+}
 
 func newPiece(lane int, tenant string) *piece {
 	p := piecePool.Get().(*piece)
@@ -149,7 +164,7 @@ func (l *lane) add(p *piece) {
 	}
 	for i := range p.series {
 		s := &p.series[i]
-		h := p.hashes[i]
+		h := p.hash(i)
 		j, ok := l.index.get(h)
 		if ok && remote.SameSeries(l.series[j], s) {
 			// d is the series of an earlier piece of the batch; its
@@ -178,7 +193,8 @@ func (l *lane) add(p *piece) {
 // add to looking series up.
 func (l *lane) indexAll() {
 	for _, q := range l.pieces {
-		for i, h := range q.hashes {
+		for i := range q.series {
+			h := q.hash(i)
 			if _, ok := l.index.get(h); !ok {
 				l.index.put(h, len(l.series))
 			}

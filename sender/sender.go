@@ -393,7 +393,13 @@ func (s *Sender) split(b *record.Batch) []*piece {
 		if b.Stream == 0 {
 			cur.slots = append(cur.slots, uint16(slot))
 		}
-		cur.add(ser, b.Hashes[i], b.Stream == 0)
+		var h uint64
+		if b.Stream == 0 {
+			h = b.Hashes[i]
+		} else {
+			h = remote.SeriesHash(ser) // a scrape's records carry none
+		}
+		cur.add(ser, h, b.Stream == 0)
 	}
 	return pieces
 }

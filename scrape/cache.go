@@ -98,15 +98,15 @@ type seriesCache struct {
 	// than in a field every entry would carry.
 	aliases map[int32]int32
 
-	order []int32 // entries in the order the previous scrape exposed them
-	next  []int32 // the same for the current scrape
-	pos   int     // where the current scrape is in order
+	order seq // entries in the order the previous scrape exposed them
+	next  seq // the same for the current scrape
+	pos   int // where the current scrape is in order
 
 	fams    families
 	famNext int32 // the family after the one the scrape's last comment named
 
 	iter      uint32
-	prev, cur []int32 // owners appended by the previous and the current scrape
+	prev, cur seq // owners appended by the previous and the current scrape
 }
 
 func newSeriesCache() *seriesCache {
@@ -120,8 +120,8 @@ func newSeriesCache() *seriesCache {
 func (c *seriesCache) begin() {
 	c.open()
 	c.iter++
-	c.cur = c.cur[:0]
-	c.next = c.next[:0]
+	c.cur.reset()
+	c.next.reset()
 	c.pos = 0
 	c.famNext = 0
 }
@@ -138,8 +138,8 @@ func (c *seriesCache) textHash(i int32) uint64 { return xxhash.Sum64(c.key(i)) }
 
 // lookup finds the entry of an exposed series text.
 func (c *seriesCache) lookup(text []byte) (int32, bool) {
-	if c.pos < len(c.order) {
-		i := c.order[c.pos]
+	if c.pos < c.order.len() {
+		i := c.order.at(c.pos)
 		if e := &c.entries[i]; e.flags&entryFree == 0 && bytes.Equal(c.keys[e.keyOff:e.keyOff+e.keyLen], text) {
 			c.pos++
 			return i, true
@@ -160,7 +160,7 @@ func (c *seriesCache) lookup(text []byte) (int32, bool) {
 }
 
 // seen records that the current scrape exposed entry i, in order.
-func (c *seriesCache) seen(i int32) { c.next = append(c.next, i) }
+func (c *seriesCache) seen(i int32) { c.next.add(i) }
 
 // add creates an entry for a newly exposed series with the given final
 // labels (empty when relabeling drops the series). If an entry already owns
@@ -320,14 +320,14 @@ func (c *seriesCache) endScrape() {
 		c.index, c.overflow, c.byLabels, c.indexed = nil, nil, nil, false
 	}
 	c.used = false
-	for i := range c.order {
-		if j := c.order[i]; int(j) < len(c.entries) {
+	for i := range c.order.len() {
+		if j := c.order.at(i); int(j) < len(c.entries) {
 			c.entries[j].order = -1
 		}
 	}
 	c.order, c.next = c.next, c.order
-	for p, j := range c.order {
-		c.entries[j].order = int32(p)
+	for p := range c.order.len() {
+		c.entries[c.order.at(p)].order = int32(p)
 	}
 	c.trim()
 	c.fams.share()
@@ -344,8 +344,8 @@ func (c *seriesCache) trim() {
 	}
 	// The lists of a scrape's entries swap roles every scrape; each is
 	// trimmed to the scrape it holds, or made again for the next one.
-	c.order = fitted(c.order)
-	c.next = refitted(c.next, len(c.order))
+	c.order.fit()
+	c.next.refit(c.order.len())
 }
 
 // fitted returns s, or a copy without its slack when that is large.
@@ -370,7 +370,8 @@ func refitted(s []int32, n int) []int32 {
 // previous one. Callers write a staleness marker for each returned entry;
 // the entries stay readable until the next call.
 func (c *seriesCache) stale(dst []int32) []int32 {
-	for _, i := range c.prev {
+	for k := range c.prev.len() {
+		i := c.prev.at(k)
 		e := &c.entries[i]
 		if e.flags&entryFree != 0 || e.lastIter == c.iter {
 			continue
@@ -379,8 +380,10 @@ func (c *seriesCache) stale(dst []int32) []int32 {
 			dst = append(dst, i)
 		}
 	}
-	if len(c.cur) > 0 {
-		c.prev, c.cur = fitted(c.cur), refitted(c.prev, len(c.cur))
+	if c.cur.len() > 0 {
+		c.prev, c.cur = c.cur, c.prev
+		c.prev.fit()
+		c.cur.refit(c.prev.len())
 	} else {
 		// A failed scrape: keep both lists' room for the next one.
 		c.prev, c.cur = c.cur, c.prev

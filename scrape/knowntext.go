@@ -85,10 +85,10 @@ func (l *loop) knownLine(line []byte, ts int64, cur *int32, res *parseResult) (i
 // timestamp.
 func (l *loop) knownSeries(line []byte, ts int64, res *parseResult) bool {
 	c := l.cache
-	if c.pos >= len(c.order) {
+	if c.pos >= c.order.len() {
 		return false
 	}
-	i := c.order[c.pos]
+	i := c.order.at(c.pos)
 	e := &c.entries[i]
 	if e.flags&entryFree != 0 || e.format != formatText {
 		return false

@@ -403,7 +403,7 @@ func (l *loop) take(s scraped, tp *int64) {
 		e.flags &^= entryExplicit
 	}
 	l.samples = append(l.samples, s)
-	l.cache.cur = append(l.cache.cur, s.e)
+	l.cache.cur.add(s.e)
 }
 
 func (l *loop) checkSampleLimit() error {

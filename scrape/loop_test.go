@@ -469,6 +469,42 @@ func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
 
 // An entry of the series cache is 40 bytes: every exposed series of every
 // target has one, and the few that are aliases keep their owner aside.
+// A target that exposes its series in the same order every scrape keeps
+// its exposition order and its appended series as lengths only; one that
+// changes the order keeps lists, and its samples and stale markers are the
+// same either way.
+func TestCacheOrderListsAreStoredOnlyWhenTheOrderChanges(t *testing.T) {
+	h := newHarness(t, nil)
+	h.exp.set("a 1\nb 2\nc 3\n")
+	h.scrape(1)
+	h.scrape(2)
+	lists := func() []*seq {
+		c := h.loop.cache
+		return []*seq{&c.order, &c.next, &c.prev, &c.cur}
+	}
+	for i, q := range lists() {
+		require.Nil(t, q.list, "list %d of a steady target", i)
+	}
+
+	h.exp.set("c 30\na 10\n")
+	gs := byName(h.scrape(3))
+	require.True(t, gs[h.series("b")].stale(), "b vanished")
+	require.Equal(t, 10.0, gs[h.series("a")].v)
+	require.Equal(t, 30.0, gs[h.series("c")].v)
+	require.NotNil(t, h.loop.cache.order.list, "the new order is not the entries' order")
+	require.Equal(t, []int32{2, 0}, seqElems(&h.loop.cache.order))
+
+	h.exp.set("a 11\nc 31\n")
+	gs = byName(h.scrape(4))
+	require.Equal(t, 11.0, gs[h.series("a")].v)
+	require.Equal(t, 31.0, gs[h.series("c")].v)
+	_, ok := gs[h.series("b")]
+	require.False(t, ok, "one stale marker only")
+	for _, name := range []string{"a", "c"} {
+		require.False(t, gs[h.series(name)].stale(), name)
+	}
+}
+
 func TestCacheEntryIsFortyBytes(t *testing.T) {
 	require.Equal(t, uintptr(40), unsafe.Sizeof(entry{}))
 }

@@ -60,3 +60,39 @@ func TestBatchHashesDoNotDependOnTheDecodingPath(t *testing.T) {
 		seen[byIDs.Hashes[i]] = true
 	}
 }
+
+// A scrape's series carry no hash; the one folded from their ids equals the
+// hash of their labels after the decoder's Transform (external labels,
+// write relabeling), which is what they are routed and merged by.
+func TestScrapedSeriesHashFollowsTheTransform(t *testing.T) {
+	transform := func(ls labels.Labels) (labels.Labels, bool) {
+		if ls.Get("__name__") == "dropped" {
+			return labels.EmptyLabels(), false
+		}
+		b := labels.NewBuilder(ls)
+		b.Set("cluster", "eu-1") // an external label
+		b.Del("pod")             // write relabeling
+		return b.Labels(), true
+	}
+	enc := NewStreamEncoder(1)
+	enc.Begin(1000, 1)
+	for _, ls := range []labels.Labels{
+		labels.FromStrings("__name__", "up", "instance", "a:9100", "pod", "p1"),
+		labels.FromStrings("__name__", "dropped", "instance", "a:9100"),
+		labels.FromStrings("__name__", "x", "zone", "z"),
+	} {
+		enc.Add(enc.Define(ls, "", remote.Metadata{}), 1)
+	}
+	data, _ := enc.Finish()
+	var b Batch
+	require.NoError(t, NewDecoder(transform).Decode(wal.Record{Kind: KindStream, Data: append([]byte(nil), data...), Pos: wal.Pos{Segment: 1}}, &b))
+	enc.Done(true)
+	require.Len(t, b.Series, 2)
+	require.Empty(t, b.Hashes)
+	for i := range b.Series {
+		s := &b.Series[i]
+		require.Equal(t, "eu-1", s.LabelSet().Get("cluster"))
+		require.Empty(t, s.LabelSet().Get("pod"))
+		require.Equal(t, remote.LabelsHash(s.LabelSet()), remote.SeriesHash(s), "series %d", i)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -59,13 +60,15 @@ func TestDictIsSafeForOneWriterAndConcurrentReaders(t *testing.T) {
 	done := make(chan struct{})
 	nameID := d.Intern("name")
 	go func() {
+		// assert, not require: the reader must keep draining ids, or a
+		// failure would block the writer instead of failing the test.
 		defer close(done)
 		for id := range ids {
-			require.Equal(t, fmt.Sprint("s", id-1), d.String(id))
+			assert.Equal(t, fmt.Sprint("s", id-1), d.String(id))
 			// A reader folds hashes the writer stored, while it goes on
 			// interning into new chunks.
 			s := Series{Dict: d, Names: []uint32{nameID, 0, 0}, Values: []uint32{id}}
-			require.Equal(t, LabelsHash(labels.FromStrings("name", d.String(id))), SeriesHash(&s))
+			assert.Equal(t, LabelsHash(labels.FromStrings("name", d.String(id))), SeriesHash(&s))
 		}
 	}()
 	for i := 0; i < 3*dictChunk; i++ {

@@ -467,8 +467,6 @@ func TestRelabelingThatMergesSeriesSendsOneSamplePerScrape(t *testing.T) {
 	require.Equal(t, 2.0, gs[h.series("m")].v)
 }
 
-// An entry of the series cache is 40 bytes: every exposed series of every
-// target has one, and the few that are aliases keep their owner aside.
 // A target that exposes its series in the same order every scrape keeps
 // its exposition order and its appended series as lengths only; one that
 // changes the order keeps lists, and its samples and stale markers are the
@@ -503,8 +501,20 @@ func TestCacheOrderListsAreStoredOnlyWhenTheOrderChanges(t *testing.T) {
 	for _, name := range []string{"a", "c"} {
 		require.False(t, gs[h.series(name)].stale(), name)
 	}
+
+	// The previous scrape's list must not be the current one's: two
+	// series vanish after a reordered scrape, and each gets its marker.
+	h.exp.set("c 32\na 12\nb 6\n")
+	h.scrape(5)
+	h.exp.set("a 13\n")
+	gs = byName(h.scrape(6))
+	require.True(t, gs[h.series("b")].stale(), "b vanished")
+	require.True(t, gs[h.series("c")].stale(), "c vanished")
+	require.False(t, gs[h.series("a")].stale())
 }
 
+// An entry of the series cache is 40 bytes: every exposed series of every
+// target has one, and the few that are aliases keep their owner aside.
 func TestCacheEntryIsFortyBytes(t *testing.T) {
 	require.Equal(t, uintptr(40), unsafe.Sizeof(entry{}))
 }

@@ -105,27 +105,52 @@ func BenchmarkEncodeRequest(b *testing.B) {
 
 var tenSlots = []uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 
+// withDictIDs returns req's series as the log's decoder gives a scrape's:
+// labels as ids into one dictionary, no label set.
+func withDictIDs(req *remote.Request) []remote.Series {
+	d := remote.NewDict()
+	out := make([]remote.Series, len(req.Series))
+	for i, s := range req.Series {
+		c := s
+		c.Labels, c.Dict = labels.EmptyLabels(), d
+		c.Names, c.Values = nil, nil
+		s.Labels.Range(func(l labels.Label) {
+			c.Names = append(c.Names, d.Intern(l.Name))
+			c.Values = append(c.Values, d.Intern(l.Value))
+		})
+		c.Names = append(c.Names, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
+		out[i] = c
+	}
+	return out
+}
+
 // BenchmarkPieceIntoBatch measures the sender's copy of decoded records
 // into pieces and the lane's merge of them into one request, the
 // interleaving, and the reset after the request: the path every sample
 // takes between the log and the encoder. The batch is ten 1000-series
 // scrapes of ten targets, ferry's default request, whose pieces have
 // distinct slots (no lookups) or none (every series looked up in the
-// batch's index).
+// batch's index), with their hashes given (received batches) or, as a
+// scrape's pieces, without hashes and with dictionary ids, which the lane
+// folds a hash from when it looks series up.
 func BenchmarkPieceIntoBatch(b *testing.B) {
 	req := nodeLikeBatch(10, 1000)
 	hashes := make([]uint64, len(req.Series))
 	for i := range req.Series {
 		hashes[i] = req.Series[i].Labels.Hash()
 	}
+	scraped := withDictIDs(req)
 	for _, c := range []struct {
-		name  string
-		slots func(t int) []uint16
+		name   string
+		slots  func(t int) []uint16
+		series []remote.Series
+		hashed bool
 	}{
 		// Ten targets in ten slots: what scraping gives.
-		{"distinct-slots", func(t int) []uint16 { return tenSlots[t : t+1] }},
+		{"distinct-slots", func(t int) []uint16 { return tenSlots[t : t+1] }, req.Series, true},
 		// Every series looked up, as when pieces share slots.
-		{"looked-up", func(int) []uint16 { return nil }},
+		{"looked-up", func(int) []uint16 { return nil }, req.Series, true},
+		{"looked-up-scraped", func(int) []uint16 { return nil }, scraped, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			l := &lane{}
@@ -135,7 +160,11 @@ func BenchmarkPieceIntoBatch(b *testing.B) {
 					p := newPiece(0, "")
 					p.slots = append(p.slots, c.slots(t)...)
 					for i := t * 1000; i < (t+1)*1000; i++ {
-						p.add(&req.Series[i], hashes[i], false)
+						if c.hashed {
+							p.addHashed(&c.series[i], hashes[i], false)
+						} else {
+							p.add(&c.series[i], false)
+						}
 					}
 					l.add(p)
 				}
@@ -208,7 +237,7 @@ func BenchmarkInterleavedRequest(b *testing.B) {
 					for t := range 10 {
 						p := newPiece(0, "")
 						for i := t * 1000; i < (t+1)*1000; i++ {
-							p.add(&req.Series[i], req.Series[i].Labels.Hash(), false)
+							p.addHashed(&req.Series[i], req.Series[i].Labels.Hash(), false)
 						}
 						l.add(p)
 					}

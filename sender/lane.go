@@ -17,9 +17,8 @@ type piece struct {
 	tenant string   // all series of a piece share a tenant
 	slots  []uint16 // routing slots held in flight by the piece
 	series []remote.Series
-	// hashes holds the series' hashes, except in a scrape record's
-	// piece that took its decoded batch over whole, which has none (see
-	// hash).
+	// hashes holds the series' hashes in a received batch's piece; a
+	// scrape record's piece has none (see hash).
 	hashes  []uint64
 	samples []remote.Sample // arena of the series' samples
 	refs    []uint32        // arena of a received batch's dictionary ids
@@ -36,10 +35,12 @@ type piece struct {
 var piecePool = sync.Pool{New: func() any { return new(piece) }}
 
 // hash returns the hash of series i. A scrape's pieces carry no hashes: a
-// lane needs them only to merge the pieces of one target (after a restart
-// or a reload, or while it catches up with a backlog), and folding one from
-// the series' dictionary ids then costs a few multiplications per label,
-// where keeping it cost the decoder eight bytes per series.
+// lane needs them only once it indexes its batch, when a piece shares a
+// routing slot with an earlier one (a later scrape of the same target, as
+// after a restart or a reload or while the lane catches up with a
+// backlog, or another target in the same slot), and folding one from the
+// series' dictionary ids then costs about 16 ns for five labels, where
+// keeping it cost the decoder eight bytes per series.
 func (p *piece) hash(i int) uint64 {
 	if i < len(p.hashes) {
 		return p.hashes[i]

@@ -393,13 +393,11 @@ func (s *Sender) split(b *record.Batch) []*piece {
 		if b.Stream == 0 {
 			cur.slots = append(cur.slots, uint16(slot))
 		}
-		var h uint64
 		if b.Stream == 0 {
-			h = b.Hashes[i]
+			cur.addHashed(ser, b.Hashes[i], true)
 		} else {
-			h = remote.SeriesHash(ser) // a scrape's records carry none
+			cur.add(ser, false) // a lane hashes a scrape's series if it needs to
 		}
-		cur.add(ser, h, b.Stream == 0)
 	}
 	return pieces
 }
@@ -481,7 +479,8 @@ func (t *tenantLookup) value(s *remote.Series, name string) string {
 // series it merges never writes into a neighbour's samples. The ids of a
 // received batch's series live in the batch too (copyRefs); a stream's
 // live with the decoder (its shapes and stream state), which keeps them.
-func (p *piece) add(s *remote.Series, h uint64, copyRefs bool) {
+// A piece's series either all have their hash (addHashed) or none does.
+func (p *piece) add(s *remote.Series, copyRefs bool) {
 	c := *s
 	from := len(p.samples)
 	p.samples = append(p.samples, s.Samples...)
@@ -495,8 +494,14 @@ func (p *piece) add(s *remote.Series, h uint64, copyRefs bool) {
 	c.Histograms = append([]remote.Histogram(nil), s.Histograms...)
 	c.Exemplars = append([]remote.Exemplar(nil), s.Exemplars...)
 	p.series = append(p.series, c)
-	p.hashes = append(p.hashes, h)
 	p.n += weight(s)
+}
+
+// addHashed is add for a series whose hash is known: a received batch's,
+// which are routed by it.
+func (p *piece) addHashed(s *remote.Series, h uint64, copyRefs bool) {
+	p.add(s, copyRefs)
+	p.hashes = append(p.hashes, h)
 }
 
 // weight is what a series counts for against max_samples_per_send: its

@@ -168,8 +168,9 @@ func (l *lane) add(p *piece) {
 		h := p.hash(i)
 		j, ok := l.index.get(h)
 		if ok && remote.SameSeries(l.series[j], s) {
-			// d is the series of an earlier piece of the batch; its
-			// arrays are capped, so appending copies them.
+			// d is the series of an earlier piece of the batch. Its
+			// arrays are capped in their piece's arena or its own, so
+			// appending never writes into another series'.
 			d := l.series[j]
 			d.Samples = append(d.Samples, s.Samples...)
 			d.Histograms = append(d.Histograms, s.Histograms...)

@@ -151,6 +151,9 @@ func BenchmarkPieceIntoBatch(b *testing.B) {
 		// Every series looked up, as when pieces share slots.
 		{"looked-up", func(int) []uint16 { return nil }, req.Series, true},
 		{"looked-up-scraped", func(int) []uint16 { return nil }, scraped, false},
+		// Two of the ten targets in one slot: only their pieces are
+		// hashed and looked up.
+		{"shared-slot-scraped", func(t int) []uint16 { return tenSlots[max(t-1, 0) : max(t-1, 0)+1] }, scraped, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			l := &lane{}

@@ -203,3 +203,39 @@ func testScrapePiecesMerge(t *testing.T, limit int) {
 		t.Fatalf("request %v, want %v (each series once, its samples in order)", got, want)
 	}
 }
+
+// Two targets that share a routing slot make the lane index that slot's
+// pieces only: a target in a slot of its own is neither hashed nor looked
+// up until another piece of its slot arrives, and every series still
+// appears once with its samples in order.
+func TestOnlyASharedSlotIsIndexed(t *testing.T) {
+	l := &lane{}
+	withSlot := func(p *piece, slot uint16) *piece {
+		p.slots = append(p.slots, slot)
+		return p
+	}
+	l.add(withSlot(pieceOf(1, "a1", "a2"), 7)) // target a
+	l.add(withSlot(pieceOf(1, "b1"), 7))       // target b, in a's slot
+	if !l.indexed || l.index.n != 3 {
+		t.Fatalf("indexed %v with %d series, want slot 7's three", l.indexed, l.index.n)
+	}
+	l.add(withSlot(pieceOf(1, "c1", "c2"), 9)) // target c, a slot of its own
+	if l.index.n != 3 {
+		t.Fatalf("a piece of a new slot was indexed: %d series", l.index.n)
+	}
+	l.add(withSlot(pieceOf(2, "c1", "c2"), 9)) // c again: slot 9 indexed, merged
+	l.add(withSlot(pieceOf(2, "a1", "a2"), 7)) // a again: merged
+	if l.index.n != 5 {
+		t.Fatalf("index holds %d series, want 5", l.index.n)
+	}
+	l.interleave()
+	got := describe(l.series)
+	slices.Sort(got)
+	if want := []string{"a1[1 2]", "a2[1 2]", "b1[1]", "c1[1 2]", "c2[1 2]"}; !slices.Equal(got, want) {
+		t.Fatalf("request %v, want %v", got, want)
+	}
+	l.reset()
+	if l.allIndexed || l.slotIndexed(7) || l.slotIndexed(9) {
+		t.Fatal("reset kept the indexed slots")
+	}
+}

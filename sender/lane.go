@@ -77,10 +77,14 @@ type lane struct {
 	// from distinct targets and cannot share a series, and nothing is
 	// looked up (see add).
 	indexed bool
-	slots   [numSlots / 64]uint64 // routing slots of the batch's pieces
-	pieces  []*piece              // the pieces merged into the batch
-	ends    []int                 // once indexed, per piece, the end of its new series in series
-	spare   []*remote.Series
+	// indexedSlots are the slots whose pieces' series are in index;
+	// allIndexed says every piece's are.
+	indexedSlots [numSlots / 64]uint64
+	allIndexed   bool
+	slots        [numSlots / 64]uint64 // routing slots of the batch's pieces
+	pieces       []*piece              // the pieces merged into the batch
+	ends         []int                 // once indexed, per piece, the end of its new series in series
+	spare        []*remote.Series
 	// interleave's scratch, for batches not indexed and indexed.
 	runs        [][]remote.Series
 	indexedRuns [][]*remote.Series
@@ -145,15 +149,21 @@ func (l *lane) run(ctx context.Context) {
 // reload or a restart (stream ids keep their target's slot), or a received
 // series (routed by its hash). So while every piece of the batch is a
 // scrape of a slot the batch has not seen, series are appended without
-// lookups; the first piece that shares a slot with the batch, or that
-// spans several slots, has every series so far indexed, and from then on
-// each series is looked up. (Two targets, or a target and a remote-write
-// client, that produce the same labels are a configuration fault no
-// ordering can repair: their samples interleave arbitrarily. Their series
-// may then be two TimeSeries of a request.)
+// lookups. The first piece that shares a slot with the batch gathers the
+// batch's series into the request (indexed) and indexes the pieces of that
+// slot only; from then on the series of a piece are looked up if its slot
+// is indexed, and just appended if the slot is new to the batch, so two
+// targets that happen to share a slot do not make the lane hash every
+// series of the request (a scrape's series carry no hash: see piece.hash).
+// A piece that spans several slots, as a received batch's can, has every
+// series indexed and looked up from then on. (Two targets, or a target and
+// a remote-write client, that produce the same labels are a configuration
+// fault no ordering can repair: their samples interleave arbitrarily.
+// Their series may then be two TimeSeries of a request.)
 func (l *lane) add(p *piece) {
+	single := len(p.slots) == 1
 	if !l.indexed {
-		if len(p.slots) == 1 && !l.hasSlot(p.slots[0]) {
+		if single && !l.hasSlot(p.slots[0]) {
 			// The series stay in the piece until interleave
 			// gathers every piece's into the request.
 			l.setSlot(p.slots[0])
@@ -161,10 +171,29 @@ func (l *lane) add(p *piece) {
 			l.n += p.n
 			return
 		}
-		l.indexAll()
+		l.gather()
+	}
+	lookup := l.allIndexed
+	switch {
+	case lookup:
+	case !single:
+		l.indexPieces(func(q *piece) bool { return !l.isIndexed(q) })
+		l.allIndexed, lookup = true, true
+	case l.hasSlot(p.slots[0]):
+		if s := p.slots[0]; !l.slotIndexed(s) {
+			l.indexPieces(func(q *piece) bool { return len(q.slots) == 1 && q.slots[0] == s })
+			l.setSlotIndexed(s)
+		}
+		lookup = true
+	default:
+		l.setSlot(p.slots[0])
 	}
 	for i := range p.series {
 		s := &p.series[i]
+		if !lookup {
+			l.series = append(l.series, s)
+			continue
+		}
 		h := p.hash(i)
 		j, ok := l.index.get(h)
 		if ok && remote.SameSeries(l.series[j], s) {
@@ -190,22 +219,44 @@ func (l *lane) add(p *piece) {
 	l.n += p.n
 }
 
-// indexAll gathers the batch's series, which until now stayed in their
-// pieces, into the request piece after piece, indexes them, and switches
-// add to looking series up.
-func (l *lane) indexAll() {
+// gather moves the batch's series, which until now stayed in their pieces,
+// into the request piece after piece, without indexing them.
+func (l *lane) gather() {
 	for _, q := range l.pieces {
 		for i := range q.series {
-			h := q.hash(i)
-			if _, ok := l.index.get(h); !ok {
-				l.index.put(h, len(l.series))
-			}
 			l.series = append(l.series, &q.series[i])
 		}
 		l.ends = append(l.ends, len(l.series))
 	}
 	l.indexed = true
 }
+
+// indexPieces indexes the series of the batch's pieces that match.
+func (l *lane) indexPieces(match func(*piece) bool) {
+	start := 0
+	for k, q := range l.pieces {
+		end := l.ends[k]
+		if match(q) {
+			// A piece not yet indexed was added without lookups, so
+			// all its series are in the request, in order.
+			for j := start; j < end; j++ {
+				h := q.hash(j - start)
+				if _, ok := l.index.get(h); !ok {
+					l.index.put(h, j)
+				}
+			}
+		}
+		start = end
+	}
+}
+
+// isIndexed reports whether the series of piece q are in the index.
+func (l *lane) isIndexed(q *piece) bool {
+	return l.allIndexed || len(q.slots) == 1 && l.slotIndexed(q.slots[0])
+}
+
+func (l *lane) slotIndexed(s uint16) bool { return l.indexedSlots[s/64]&(1<<(s%64)) != 0 }
+func (l *lane) setSlotIndexed(s uint16)   { l.indexedSlots[s/64] |= 1 << (s % 64) }
 
 func (l *lane) hasSlot(s uint16) bool { return l.slots[s/64]&(1<<(s%64)) != 0 }
 func (l *lane) setSlot(s uint16)      { l.slots[s/64] |= 1 << (s % 64) }
@@ -236,6 +287,7 @@ func (l *lane) reset() {
 	clear(l.pieces)
 	l.index.reset()
 	l.indexed, l.slots = false, [numSlots / 64]uint64{}
+	l.indexedSlots, l.allIndexed = [numSlots / 64]uint64{}, false
 	l.series, l.pieces, l.ends, l.n = l.series[:0], l.pieces[:0], l.ends[:0], 0
 }
 

@@ -220,18 +220,26 @@ func TestOnlyASharedSlotIsIndexed(t *testing.T) {
 		t.Fatalf("indexed %v with %d series, want slot 7's three", l.indexed, l.index.n)
 	}
 	l.add(withSlot(pieceOf(1, "c1", "c2"), 9)) // target c, a slot of its own
+	l.add(withSlot(pieceOf(1, "d1"), 11))      // target d, another
 	if l.index.n != 3 {
 		t.Fatalf("a piece of a new slot was indexed: %d series", l.index.n)
 	}
 	l.add(withSlot(pieceOf(2, "c1", "c2"), 9)) // c again: slot 9 indexed, merged
-	l.add(withSlot(pieceOf(2, "a1", "a2"), 7)) // a again: merged
 	if l.index.n != 5 {
-		t.Fatalf("index holds %d series, want 5", l.index.n)
+		t.Fatalf("index holds %d series, want slot 7's and slot 9's five", l.index.n)
+	}
+	l.add(withSlot(pieceOf(2, "a1", "a2"), 7)) // a again: merged
+	// A piece with several slot entries has the rest indexed: d1 too.
+	p := pieceOf(3, "d1", "c1")
+	p.slots = append(p.slots, 11, 9)
+	l.add(p)
+	if !l.allIndexed || l.index.n != 6 {
+		t.Fatalf("after a piece of several slots: all indexed %v, %d series", l.allIndexed, l.index.n)
 	}
 	l.interleave()
 	got := describe(l.series)
 	slices.Sort(got)
-	if want := []string{"a1[1 2]", "a2[1 2]", "b1[1]", "c1[1 2]", "c2[1 2]"}; !slices.Equal(got, want) {
+	if want := []string{"a1[1 2]", "a2[1 2]", "b1[1]", "c1[1 2 3]", "c2[1 2]", "d1[1 3]"}; !slices.Equal(got, want) {
 		t.Fatalf("request %v, want %v", got, want)
 	}
 	l.reset()

@@ -35,10 +35,10 @@ type piece struct {
 var piecePool = sync.Pool{New: func() any { return new(piece) }}
 
 // hash returns the hash of series i. A scrape's pieces carry no hashes: a
-// lane needs them only once it indexes its batch, when a piece shares a
-// routing slot with an earlier one (a later scrape of the same target, as
-// after a restart or a reload or while the lane catches up with a
-// backlog, or another target in the same slot), and folding one from the
+// lane needs them only for the pieces of a routing slot that two pieces of
+// its batch share (a later scrape of the same target, as after a restart
+// or a reload or while the lane catches up with a backlog, or another
+// target in the same slot), and folding one from the
 // series' dictionary ids then costs about 16 ns for five labels, where
 // keeping it cost the decoder eight bytes per series.
 func (p *piece) hash(i int) uint64 {
@@ -72,9 +72,10 @@ type lane struct {
 	// once the batch is done (reset).
 	series []*remote.Series
 	index  seriesIndex // series hash -> index in series, once indexed
-	// indexed says index holds every series of the batch. Until a piece
-	// arrives whose slot the batch already has, the batch's pieces come
-	// from distinct targets and cannot share a series, and nothing is
+	// indexed says the batch's series are gathered into series, piece
+	// after piece (ends). Until a piece arrives whose slot the batch
+	// already has, the batch's pieces come from distinct targets and
+	// cannot share a series: they stay in their pieces, and nothing is
 	// looked up (see add).
 	indexed bool
 	// indexedSlots are the slots whose pieces' series are in index;
@@ -111,26 +112,28 @@ func (l *lane) run(ctx context.Context) {
 	for {
 		select {
 		case p, ok := <-l.in:
-			if ctx.Err() != nil {
-				return // a flush gave up: nothing more can be sent
-			}
 			if !ok {
 				l.flush(ctx)
 				return
 			}
-			if len(l.pieces) > 0 && (l.n+p.n > l.s.cfg.maxSamplesPerSend || p.tenant != l.tenant) {
-				l.flush(ctx)
+			// A flush that gives up (ctx ended) leaves its batch
+			// interleaved and unsent: nothing may be added to it, and
+			// nothing more can be sent.
+			if len(l.pieces) > 0 && (l.n+p.n > l.s.cfg.maxSamplesPerSend || p.tenant != l.tenant) && !l.flush(ctx) {
+				return
 			}
 			l.tenant = p.tenant
 			if l.n == 0 {
 				deadline.Reset(l.s.cfg.batchDeadline)
 			}
 			l.add(p)
-			if l.n >= l.s.cfg.maxSamplesPerSend {
-				l.flush(ctx)
+			if l.n >= l.s.cfg.maxSamplesPerSend && !l.flush(ctx) {
+				return
 			}
 		case <-deadline.C:
-			l.flush(ctx)
+			if !l.flush(ctx) {
+				return
+			}
 		case <-ctx.Done():
 			return
 		}
@@ -262,20 +265,23 @@ func (l *lane) hasSlot(s uint16) bool { return l.slots[s/64]&(1<<(s%64)) != 0 }
 func (l *lane) setSlot(s uint16)      { l.slots[s/64] |= 1 << (s % 64) }
 
 // flush sends the batch until it is acknowledged or rejected for good, then
-// marks its records' pieces done.
-func (l *lane) flush(ctx context.Context) {
+// marks its records' pieces done. It returns false if ctx ended first: the
+// batch is then left as it is, and its records uncommitted, to be sent
+// again after a restart.
+func (l *lane) flush(ctx context.Context) bool {
 	if len(l.pieces) == 0 {
-		return
+		return true
 	}
 	l.interleave()
 	if l.n > 0 && !l.sendBatch(ctx) {
-		return // stopped: the records stay uncommitted and are sent again after a restart
+		return false
 	}
 	for _, p := range l.pieces {
 		l.s.router.release(p.slots)
 		l.s.tracker.done(p.f)
 	}
 	l.reset()
+	return true
 }
 
 // reset empties the batch and recycles its pieces.

@@ -476,6 +476,56 @@ func TestStopDuringOutageThenRestartLosesNothing(t *testing.T) {
 	checkInOrderOnce(t, rc.snapshot(), 30, ts)
 }
 
+// A lane whose batch is full flushes it before it adds the next piece. If
+// the destination is down and the sender is stopped during that flush, the
+// lane must stop there: its batch is already interleaved, and adding a later
+// scrape of the same target to it would gather its series twice.
+func TestStopDuringAFlushBeforeAnAddLosesNothing(t *testing.T) {
+	rc := newReceiver(t)
+	var mu sync.Mutex
+	down := true
+	rc.fail = func(*http.Request) (int, http.Header) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return http.StatusServiceUnavailable, nil
+		}
+		return 0, nil
+	}
+	full := func(c *promconfig.RemoteWriteConfig) {
+		c.QueueConfig.MaxSamplesPerSend = 15 // one 10-series scrape fits, two do not
+		c.QueueConfig.BatchSendDeadline = model.Duration(time.Hour)
+	}
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	s := startSender(t, l, rwConfig(t, rc.srv.URL, full), Options{})
+	w := newWriter(l, 1, 10)
+	var ts []int64
+	for i := int64(1); i <= 3; i++ {
+		w.scrape(t, i*1000)
+		ts = append(ts, i*1000)
+	}
+	// The first scrape's batch is being retried once the second arrives.
+	require.Eventually(t, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return rc.requests > 0
+	}, 5*time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	s.Stop(50 * time.Millisecond)
+	require.NoError(t, l.Close())
+
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	l = openLog(t, dir)
+	defer l.Close()
+	s = startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{})
+	require.Eventually(t, func() bool { return rc.total() >= 3*10 }, 10*time.Second, 10*time.Millisecond)
+	s.Stop(time.Second)
+	checkInOrderOnce(t, rc.snapshot(), 10, ts)
+}
+
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	require.Equal(t, 7*time.Second, parseRetryAfter("7", now))

@@ -436,17 +436,7 @@ func TestExternalLabelsAndWriteRelabeling(t *testing.T) {
 }
 
 func TestStopDuringOutageThenRestartLosesNothing(t *testing.T) {
-	rc := newReceiver(t)
-	var mu sync.Mutex
-	down := true
-	rc.fail = func(*http.Request) (int, http.Header) {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			return http.StatusServiceUnavailable, nil
-		}
-		return 0, nil
-	}
+	rc, setDown := newSwitchableReceiver(t)
 	dir := t.TempDir()
 	l := openLog(t, dir)
 	s := startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{})
@@ -467,20 +457,16 @@ func TestStopDuringOutageThenRestartLosesNothing(t *testing.T) {
 		w.scrape(t, i*1000)
 		ts = append(ts, i*1000)
 	}
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	setDown(false)
 	s = startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{})
 	require.Eventually(t, func() bool { return rc.total() >= 30*30 }, 10*time.Second, 10*time.Millisecond)
 	s.Stop(time.Second)
 	checkInOrderOnce(t, rc.snapshot(), 30, ts)
 }
 
-// A lane whose batch is full flushes it before it adds the next piece. If
-// the destination is down and the sender is stopped during that flush, the
-// lane must stop there: its batch is already interleaved, and adding a later
-// scrape of the same target to it would gather its series twice.
-func TestStopDuringAFlushBeforeAnAddLosesNothing(t *testing.T) {
+// newSwitchableReceiver returns a receiver that answers 503 until it is
+// set up.
+func newSwitchableReceiver(t *testing.T) (*receiver, func(down bool)) {
 	rc := newReceiver(t)
 	var mu sync.Mutex
 	down := true
@@ -492,6 +478,19 @@ func TestStopDuringAFlushBeforeAnAddLosesNothing(t *testing.T) {
 		}
 		return 0, nil
 	}
+	return rc, func(d bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		down = d
+	}
+}
+
+// A lane whose batch is full flushes it before it adds the next piece. If
+// the destination is down and the sender is stopped during that flush, the
+// lane must stop there: its batch is already interleaved, and adding a later
+// scrape of the same target to it would gather its series twice.
+func TestStopDuringAFlushBeforeAnAddLosesNothing(t *testing.T) {
+	rc, setDown := newSwitchableReceiver(t)
 	full := func(c *promconfig.RemoteWriteConfig) {
 		c.QueueConfig.MaxSamplesPerSend = 15 // one 10-series scrape fits, two do not
 		c.QueueConfig.BatchSendDeadline = model.Duration(time.Hour)
@@ -515,9 +514,7 @@ func TestStopDuringAFlushBeforeAnAddLosesNothing(t *testing.T) {
 	s.Stop(50 * time.Millisecond)
 	require.NoError(t, l.Close())
 
-	mu.Lock()
-	down = false
-	mu.Unlock()
+	setDown(false)
 	l = openLog(t, dir)
 	defer l.Close()
 	s = startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{})

@@ -14,7 +14,7 @@ import "github.com/ferrymetrics/ferry/remote"
 // targets it is 6% larger (BenchmarkInterleavedRequest). It costs
 // nothing beyond gathering the series into the request, which any order
 // needs: they stay in their pieces until now. Only a batch that was
-// indexed, because a piece shared a slot with an earlier one, already
+// gathered, because a piece shared a slot with an earlier one, already
 // holds its series and is reordered with one more copy. The request
 // holds pointers to the series, which stay in their pieces until the
 // batch is done.
@@ -23,11 +23,11 @@ import "github.com/ferrymetrics/ferry/remote"
 // one series stay in order, so nothing a receiver checks changes; only the
 // order of series within the request, which carries no meaning.
 func (l *lane) interleave() {
-	if l.indexed {
+	if l.gathered {
 		// The request holds the batch piece after piece, between the
 		// pieces' ends; the spare receives the new order and the old
 		// order's slice becomes the spare.
-		runs := l.indexedRuns[:0]
+		runs := l.gatheredRuns[:0]
 		start := 0
 		for _, end := range l.ends {
 			if end > start {
@@ -41,10 +41,10 @@ func (l *lane) interleave() {
 			l.spare, l.series = l.series[:0], out
 		}
 		clear(runs)
-		l.indexedRuns = runs[:0]
+		l.gatheredRuns = runs[:0]
 		return
 	}
-	// Not indexed, the series are still in their pieces and the request
+	// Not gathered, the series are still in their pieces and the request
 	// is empty.
 	runs := l.runs[:0]
 	for _, p := range l.pieces {

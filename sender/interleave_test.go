@@ -22,6 +22,12 @@ func pieceOf(ts int64, names ...string) *piece {
 	return p
 }
 
+// withSlot gives a piece its routing slot, as a scrape record's has.
+func withSlot(p *piece, slot uint16) *piece {
+	p.slots = append(p.slots, slot)
+	return p
+}
+
 func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
 	l := &lane{}
 	l.add(pieceOf(1, "a1", "a2", "a3"))
@@ -38,7 +44,7 @@ func TestInterleavePutsTheSameRankOfEveryPieceTogether(t *testing.T) {
 	if l.n != 11 {
 		t.Fatalf("samples in the batch = %d, want 11", l.n)
 	}
-	if !l.indexed || slices.ContainsFunc(l.indexedRuns[:cap(l.indexedRuns)], func(r []*remote.Series) bool { return r != nil }) {
+	if !l.gathered || slices.ContainsFunc(l.gatheredRuns[:cap(l.gatheredRuns)], func(r []*remote.Series) bool { return r != nil }) {
 		t.Fatal("interleave's scratch keeps the batch's series")
 	}
 	l.reset()
@@ -77,17 +83,13 @@ func TestASeriesMovedToAnotherPieceStaysOneSeriesInOrder(t *testing.T) {
 // the series it shares with an earlier piece is merged, not repeated.
 func TestAPieceOfASlotAlreadyInTheBatchIsMerged(t *testing.T) {
 	l := &lane{}
-	withSlot := func(p *piece, slot uint16) *piece {
-		p.slots = append(p.slots, slot)
-		return p
-	}
 	l.add(withSlot(pieceOf(1, "a", "x"), 7))
 	l.add(withSlot(pieceOf(1, "b", "y"), 9))
-	if l.indexed || l.index.n != 0 {
+	if l.gathered || l.index.n != 0 {
 		t.Fatal("pieces of distinct slots were looked up")
 	}
 	l.add(withSlot(pieceOf(2, "x", "c"), 7))
-	if !l.indexed {
+	if !l.gathered {
 		t.Fatal("a piece of a slot already in the batch was not looked up")
 	}
 	l.add(withSlot(pieceOf(3, "y"), 9))
@@ -96,7 +98,7 @@ func TestAPieceOfASlotAlreadyInTheBatchIsMerged(t *testing.T) {
 		t.Fatalf("request series %v, want %v", got, want)
 	}
 	l.reset()
-	if l.indexed || l.hasSlot(7) {
+	if l.gathered || l.hasSlot(7) {
 		t.Fatal("reset kept the batch's slots")
 	}
 }
@@ -125,8 +127,8 @@ func TestPiecesOfDistinctSlotsAreGatheredByRank(t *testing.T) {
 		p.slots = append(p.slots, uint16(slot))
 		l.add(p)
 	}
-	if l.indexed || len(l.series) != 0 {
-		t.Fatalf("pieces of distinct slots were gathered before the request was complete (indexed %v, %d series)", l.indexed, len(l.series))
+	if l.gathered || len(l.series) != 0 {
+		t.Fatalf("pieces of distinct slots were gathered before the request was complete (gathered %v, %d series)", l.gathered, len(l.series))
 	}
 	l.interleave()
 	want := []string{"a1[1]", "b1[2]", "c1[3]", "a2[1]", "b2[2]", "b3[2]"}
@@ -193,7 +195,7 @@ func testScrapePiecesMerge(t *testing.T, limit int) {
 			l.add(p)
 		}
 	}
-	if !l.indexed {
+	if !l.gathered {
 		t.Fatal("a second piece of the same slot did not make the lane index the batch")
 	}
 	l.interleave()
@@ -210,14 +212,10 @@ func testScrapePiecesMerge(t *testing.T, limit int) {
 // appears once with its samples in order.
 func TestOnlyASharedSlotIsIndexed(t *testing.T) {
 	l := &lane{}
-	withSlot := func(p *piece, slot uint16) *piece {
-		p.slots = append(p.slots, slot)
-		return p
-	}
 	l.add(withSlot(pieceOf(1, "a1", "a2"), 7)) // target a
 	l.add(withSlot(pieceOf(1, "b1"), 7))       // target b, in a's slot
-	if !l.indexed || l.index.n != 3 {
-		t.Fatalf("indexed %v with %d series, want slot 7's three", l.indexed, l.index.n)
+	if !l.gathered || l.index.n != 3 {
+		t.Fatalf("gathered %v with %d series, want slot 7's three", l.gathered, l.index.n)
 	}
 	l.add(withSlot(pieceOf(1, "c1", "c2"), 9)) // target c, a slot of its own
 	l.add(withSlot(pieceOf(1, "d1"), 11))      // target d, another

@@ -72,29 +72,29 @@ type lane struct {
 	// once the batch is done (reset).
 	series []*remote.Series
 	index  seriesIndex // series hash -> index in series, once indexed
-	// indexed says the batch's series are gathered into series, piece
-	// after piece (ends). Until a piece arrives whose slot the batch
+	// gathered says the batch's series are in series, piece after piece
+	// (ends). Until a piece arrives whose slot the batch
 	// already has, the batch's pieces come from distinct targets and
 	// cannot share a series: they stay in their pieces, and nothing is
 	// looked up (see add).
-	indexed bool
+	gathered bool
 	// indexedSlots are the slots whose pieces' series are in index;
 	// allIndexed says every piece's are.
 	indexedSlots [numSlots / 64]uint64
 	allIndexed   bool
 	slots        [numSlots / 64]uint64 // routing slots of the batch's pieces
 	pieces       []*piece              // the pieces merged into the batch
-	ends         []int                 // once indexed, per piece, the end of its new series in series
+	ends         []int                 // once gathered, per piece, the end of its new series in series
 	spare        []*remote.Series
-	// interleave's scratch, for batches not indexed and indexed.
-	runs        [][]remote.Series
-	indexedRuns [][]*remote.Series
-	tenant      string // the tenant of every piece in the batch
-	n           int    // samples in the batch
-	pb          []byte
-	comp        []byte
-	st          remote.SymbolTable
-	bo          backoff
+	// interleave's scratch, for batches not gathered and gathered.
+	runs         [][]remote.Series
+	gatheredRuns [][]*remote.Series
+	tenant       string // the tenant of every piece in the batch
+	n            int    // samples in the batch
+	pb           []byte
+	comp         []byte
+	st           remote.SymbolTable
+	bo           backoff
 }
 
 func newLane(s *Sender) *lane {
@@ -153,7 +153,7 @@ func (l *lane) run(ctx context.Context) {
 // series (routed by its hash). So while every piece of the batch is a
 // scrape of a slot the batch has not seen, series are appended without
 // lookups. The first piece that shares a slot with the batch gathers the
-// batch's series into the request (indexed) and indexes the pieces of that
+// batch's series into the request (gathered) and indexes the pieces of that
 // slot only; from then on the series of a piece are looked up if its slot
 // is indexed, and just appended if the slot is new to the batch, so two
 // targets that happen to share a slot do not make the lane hash every
@@ -165,7 +165,7 @@ func (l *lane) run(ctx context.Context) {
 // Their series may then be two TimeSeries of a request.)
 func (l *lane) add(p *piece) {
 	single := len(p.slots) == 1
-	if !l.indexed {
+	if !l.gathered {
 		if single && !l.hasSlot(p.slots[0]) {
 			// The series stay in the piece until interleave
 			// gathers every piece's into the request.
@@ -231,7 +231,7 @@ func (l *lane) gather() {
 		}
 		l.ends = append(l.ends, len(l.series))
 	}
-	l.indexed = true
+	l.gathered = true
 }
 
 // indexPieces indexes the series of the batch's pieces that match.
@@ -292,7 +292,7 @@ func (l *lane) reset() {
 	}
 	clear(l.pieces)
 	l.index.reset()
-	l.indexed, l.slots = false, [numSlots / 64]uint64{}
+	l.gathered, l.slots = false, [numSlots / 64]uint64{}
 	l.indexedSlots, l.allIndexed = [numSlots / 64]uint64{}, false
 	l.series, l.pieces, l.ends, l.n = l.series[:0], l.pieces[:0], l.ends[:0], 0
 }

@@ -95,11 +95,15 @@ func (d *Dict) String(id uint32) string {
 // Len returns the number of strings interned.
 func (d *Dict) Len() int { return int(d.n) }
 
-// dictMap maps one Dict's ids to the symbols of the request being built.
-// gen[i] tells whether id[i] belongs to the current request.
+// dictMap maps one Dict's ids to the symbols of the request being built:
+// an id's entry belongs to the current request if its gen is the table's.
+// Generation and symbol sit side by side, one cache line for both.
 type dictMap struct {
-	gen []uint32
-	id  []uint32
+	refs []dictMapping
+}
+
+type dictMapping struct {
+	gen, sym uint32
 }
 
 // dictRef returns the symbol index of id in d, adding the string to the
@@ -122,13 +126,12 @@ func (t *SymbolTable) dictRef(d *Dict, id uint32) uint32 {
 		t.lastDict, t.lastMap = d, m
 	}
 	m := t.lastMap
-	if int(id) >= len(m.gen) {
-		n := max(int(id)+1, 2*len(m.gen))
-		m.gen = append(m.gen, make([]uint32, n-len(m.gen))...)
-		m.id = append(m.id, make([]uint32, n-len(m.id))...)
+	if int(id) >= len(m.refs) {
+		n := max(int(id)+1, 2*len(m.refs))
+		m.refs = append(m.refs, make([]dictMapping, n-len(m.refs))...)
 	}
-	if m.gen[id] == t.gen {
-		return m.id[id]
+	if e := m.refs[id]; e.gen == t.gen {
+		return e.sym
 	}
 	s := d.String(id)
 	if s == "" {
@@ -136,6 +139,6 @@ func (t *SymbolTable) dictRef(d *Dict, id uint32) uint32 {
 	}
 	sym := uint32(len(t.symbols))
 	t.symbols = append(t.symbols, s)
-	m.gen[id], m.id[id] = t.gen, sym
+	m.refs[id] = dictMapping{t.gen, sym}
 	return sym
 }

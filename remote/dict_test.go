@@ -103,3 +103,62 @@ func TestDecodeStoredV2KeepsNothingOfTheBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainSeriesAreWrittenAsTheGeneralPathWritesThem checks the encoder's
+// fast path for a scrape's series (one float sample, dictionary ids)
+// against its general path, which writes the same series from their label
+// sets: the requests must be equal byte for byte, across the fields' edge
+// cases and with symbol references and lengths past one varint byte.
+func TestPlainSeriesAreWrittenAsTheGeneralPathWritesThem(t *testing.T) {
+	req := &Request{}
+	many := labels.NewScratchBuilder(0)
+	for i := range maxPlainLabels + 1 {
+		many.Add(fmt.Sprintf("label_with_a_long_name_%02d", i), fmt.Sprint("value ", i))
+	}
+	many.Sort()
+	for i := range 400 {
+		s := Series{
+			Labels:   labels.FromStrings("__name__", fmt.Sprint("metric_", i%40), "instance", fmt.Sprint("host-", i%9, ":9100"), "job", "node", "series", fmt.Sprint(i)),
+			Samples:  []Sample{{Value: float64(i) / 3, Timestamp: 1_790_000_000_000 + int64(i)}},
+			Metadata: Metadata{Type: MetricType(i % 8), Help: fmt.Sprint("help ", i%13)},
+		}
+		switch i % 10 {
+		case 0:
+			s.Metadata.Unit = "bytes"
+		case 1:
+			s.Samples[0].Value = 0 // not written
+		case 2:
+			s.Samples[0].StartTimestamp = 1_789_999_000_000 + int64(i)
+		case 3:
+			s.Samples[0].Timestamp = -int64(i) // ten varint bytes
+		case 4:
+			s.Metadata = Metadata{} // no metadata field
+		case 5:
+			s.Metadata.Unit = "seconds"
+		case 6:
+			s.Metadata.Help = ""
+		case 7:
+			s.Labels = labels.EmptyLabels()
+		case 8:
+			s.Labels = many.Labels() // over maxPlainLabels: the general path
+		case 9:
+			s.Labels = labels.NewBuilder(many.Labels()).Del("label_with_a_long_name_00").Labels() // exactly maxPlainLabels
+		}
+		req.Series = append(req.Series, s)
+	}
+	dreq := withDict(req)
+	for i := 0; i < len(req.Series); i += 20 {
+		// A sender with metadata_config send: false clears the metadata
+		// and keeps the ids of help and unit.
+		req.Series[i].Metadata.Help, req.Series[i].Metadata.Unit = "", ""
+		dreq.Series[i].Metadata = req.Series[i].Metadata
+	}
+	var general, plain SymbolTable
+	want := AppendV2(nil, req, &general)
+	got := AppendV2([]byte("prefix"), dreq, &plain)
+	require.Equal(t, "prefix", string(got[:6]), "what dst held is kept")
+	require.Equal(t, want, got[6:])
+	require.Equal(t, general.Symbols(), plain.Symbols())
+	// And again with the tables reused, as a lane does.
+	require.Equal(t, want, AppendV2(nil, dreq, &plain))
+}

@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"slices"
+
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -48,6 +50,15 @@ func AppendV2Series(dst []byte, series []*Series, st *SymbolTable) []byte {
 }
 
 // appendV2 writes the request of the n series at returns.
+//
+// It reads each series once: a series' strings are interned and the series
+// written in the same step, into dst, and the symbols, which the request
+// carries first, are put in front of the series at the end by moving the
+// series up (one memmove of the request, a few nanoseconds a series). A
+// request's series sit where they were decoded, across several pieces; a
+// second pass over them after the first has evicted them from the CPU's
+// caches cost more than the move. The symbols are numbered in the order
+// the series first use them.
 func appendV2(dst []byte, n int, at func(int) *Series, st *SymbolTable) []byte {
 	if st == nil {
 		st = &SymbolTable{}
@@ -55,36 +66,47 @@ func appendV2(dst []byte, n int, at func(int) *Series, st *SymbolTable) []byte {
 	st.Reset()
 	st.init()
 
-	// Pass 1: intern every string and remember the references, in the
-	// order pass 2 needs them: per series, the label count and references,
-	// help and unit, then per exemplar its label count and references.
+	start := len(dst)
 	refs := st.refs[:0]
 	for i := range n {
 		s := at(i)
+		if s.hasIDs() && plainV2(s) {
+			dst = appendPlainSeriesV2(dst, s, st)
+			continue
+		}
+		// The general case: the references of the series' labels, help,
+		// unit and exemplars' labels, then the series.
 		if s.hasIDs() {
-			refs = appendDictRefs(refs, st, s, &s.Metadata)
+			refs = appendDictRefs(refs[:0], st, s, &s.Metadata)
 		} else {
-			refs = appendLabelRefs(refs, st, s.Labels)
+			refs = appendLabelRefs(refs[:0], st, s.Labels)
 			refs = append(refs, st.Ref(s.Metadata.Help), st.Ref(s.Metadata.Unit))
 		}
 		for j := range s.Exemplars {
 			refs = appendLabelRefs(refs, st, s.Exemplars[j].Labels)
 		}
+		sr, _ := nextSeriesRefs(refs, s)
+		dst = appendTimeSeriesV2(dst, s, &sr)
 	}
 	st.refs = refs
+	return prependSymbols(dst, start, st.symbols)
+}
 
-	for _, sym := range st.symbols {
-		dst = appendTag(dst, v2Symbols, protowire.BytesType)
-		dst = appendUvarint(dst, uint64(len(sym)))
-		dst = append(dst, sym...)
+// prependSymbols writes symbols as Request.symbols fields in front of
+// dst[start:], moving what is there up.
+func prependSymbols(dst []byte, start int, symbols []string) []byte {
+	size := 0
+	for _, sym := range symbols {
+		size += 1 + sizeUvarint(uint64(len(sym))) + len(sym)
 	}
-
-	// Pass 2: write the series.
-	for i := range n {
-		s := at(i)
-		var sr seriesRefs
-		sr, refs = nextSeriesRefs(refs, s)
-		dst = appendTimeSeriesV2(dst, s, &sr)
+	body := len(dst) - start
+	dst = slices.Grow(dst, size)[:len(dst)+size]
+	copy(dst[start+size:], dst[start:start+body])
+	w := dst[start : start : start+size]
+	for _, sym := range symbols {
+		w = appendTag(w, v2Symbols, protowire.BytesType)
+		w = appendUvarint(w, uint64(len(sym)))
+		w = append(w, sym...)
 	}
 	return dst
 }

@@ -332,3 +332,64 @@ func BenchmarkDecodeAndSplitReceived(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/sample")
 }
+
+// cacheEvictor is memory larger than the machine's caches, written to
+// evict them.
+var cacheEvictor []byte
+
+func evictCaches() {
+	if cacheEvictor == nil {
+		cacheEvictor = make([]byte, 64<<20)
+	}
+	for i := 0; i < len(cacheEvictor); i += 64 {
+		cacheEvictor[i]++
+	}
+}
+
+// BenchmarkLaneRequest measures the two steps of a lane's request apart:
+// encoding ten 1000-series scrapes of the end-to-end benchmark's load (with
+// dictionary ids, in their pieces, ordered by rank) as RW2, and compressing
+// the result with zstd. In a running agent a lane encodes a request about
+// twice a second and the series have left the CPU's caches by then, so
+// each step is measured also with the caches evicted before it (cold; the
+// eviction is not timed).
+func BenchmarkLaneRequest(b *testing.B) {
+	req := loadgenBatch(10)
+	series := withDictIDs(req)
+	l := &lane{}
+	for t := range 10 {
+		p := newPiece(0, "")
+		for i := t * 1000; i < (t+1)*1000; i++ {
+			p.addHashed(&series[i], req.Series[i].Labels.Hash(), false)
+		}
+		l.add(p)
+	}
+	l.interleave()
+	var st remote.SymbolTable
+	pb := remote.AppendV2Series(nil, l.series, &st)
+	var comp []byte
+	for _, cold := range []bool{false, true} {
+		caches := map[bool]string{false: "hot", true: "cold"}[cold]
+		for _, step := range []string{"encode", "compress"} {
+			b.Run(caches+"/"+step, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if cold {
+						b.StopTimer()
+						evictCaches()
+						b.StartTimer()
+					}
+					if step == "encode" {
+						pb = remote.AppendV2Series(pb[:0], l.series, &st)
+						continue
+					}
+					var err error
+					if comp, err = remote.Compress(comp[:0], pb, remote.EncodingZstd); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(series)), "ns/sample")
+			})
+		}
+	}
+}

@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -45,11 +46,9 @@ const (
 type entry struct {
 	ref       record.Ref // the series in the target's log stream
 	labelHash uint64     // hash of the final labels: key in seriesCache.byLabels
-	keyOff    uint32     // exposed text: keys[keyOff : keyOff+keyLen]
-	keyLen    uint32
-	lastIter  uint32 // scrape that last exposed the series
-	order     int32  // position in the previous scrape's exposition, -1 if none
-	fam       int32  // index in seriesCache.fams, -1 if unknown
+	keyOff    uint32     // exposed text: its length as a uvarint at keys[keyOff], then the text
+	lastIter  uint32     // scrape that last exposed the series
+	fam       int32      // index in seriesCache.fams, -1 if unknown
 	flags     uint8
 	format    uint8
 }
@@ -101,6 +100,10 @@ type seriesCache struct {
 	order seq // entries in the order the previous scrape exposed them
 	next  seq // the same for the current scrape
 	pos   int // where the current scrape is in order
+	// orderInv is order's inverse (entry -> position, -1 if none), made
+	// when a lookup misses on a target whose order is not a run, and
+	// emptied when order changes.
+	orderInv []int32
 
 	fams    families
 	famNext int32 // the family after the one the scrape's last comment named
@@ -126,9 +129,19 @@ func (c *seriesCache) begin() {
 	c.famNext = 0
 }
 
-func (c *seriesCache) key(i int32) []byte {
-	e := &c.entries[i]
-	return c.keys[e.keyOff : e.keyOff+e.keyLen]
+func (c *seriesCache) key(i int32) []byte { return c.text(c.entries[i].keyOff) }
+
+// text returns the exposed text stored at off in the arena. Storing its
+// length in the arena rather than in the entry keeps entries at 32 bytes;
+// the length takes one or two bytes there, and the arena is compressed
+// between scrapes.
+func (c *seriesCache) text(off uint32) []byte {
+	b := c.keys[off:]
+	if n := b[0]; n < 0x80 {
+		return b[1 : 1+n]
+	}
+	n, k := binary.Uvarint(b)
+	return b[k : k+int(n)]
 }
 
 // textHash is entry i's key in index. It is not stored: the indexes are
@@ -140,7 +153,7 @@ func (c *seriesCache) textHash(i int32) uint64 { return xxhash.Sum64(c.key(i)) }
 func (c *seriesCache) lookup(text []byte) (int32, bool) {
 	if c.pos < c.order.len() {
 		i := c.order.at(c.pos)
-		if e := &c.entries[i]; e.flags&entryFree == 0 && bytes.Equal(c.keys[e.keyOff:e.keyOff+e.keyLen], text) {
+		if e := &c.entries[i]; e.flags&entryFree == 0 && bytes.Equal(c.text(e.keyOff), text) {
 			c.pos++
 			return i, true
 		}
@@ -153,10 +166,40 @@ func (c *seriesCache) lookup(text []byte) (int32, bool) {
 		}
 	}
 	// Resynchronise the positional matching after an insertion or removal.
-	if o := c.entries[i].order; o >= 0 {
+	if o := c.orderOf(i); o >= 0 {
 		c.pos = int(o) + 1
 	}
 	return i, true
+}
+
+// orderOf returns entry i's position in the previous scrape's exposition,
+// or -1. While that order is the run 0, 1, 2, ... the position is the
+// entry's index; otherwise it comes from orderInv, made on first use.
+// Positions only guide the positional matching, which compares texts, so
+// an entry made in a freed slot during the scrape may inherit its
+// predecessor's position harmlessly.
+func (c *seriesCache) orderOf(i int32) int32 {
+	if c.order.list == nil {
+		if int(i) < c.order.len() {
+			return i
+		}
+		return -1
+	}
+	if len(c.orderInv) == 0 {
+		c.orderInv = slices.Grow(c.orderInv, len(c.entries))[:len(c.entries)]
+		for k := range c.orderInv {
+			c.orderInv[k] = -1
+		}
+		for p := range c.order.len() {
+			if j := c.order.at(p); int(j) < len(c.orderInv) {
+				c.orderInv[j] = int32(p)
+			}
+		}
+	}
+	if int(i) < len(c.orderInv) {
+		return c.orderInv[i]
+	}
+	return -1
 }
 
 // seen records that the current scrape exposed entry i, in order.
@@ -176,7 +219,8 @@ func (c *seriesCache) add(text []byte, format uint8, final labels.Labels, fam in
 		i = int32(len(c.entries) - 1)
 	}
 	h := xxhash.Sum64(text)
-	c.entries[i] = entry{keyOff: uint32(len(c.keys)), keyLen: uint32(len(text)), order: -1, fam: fam, format: format}
+	c.entries[i] = entry{keyOff: uint32(len(c.keys)), fam: fam, format: format}
+	c.keys = binary.AppendUvarint(c.keys, uint64(len(text)))
 	c.keys = append(c.keys, text...)
 	c.dirty = true
 	if _, taken := c.index[h]; taken {
@@ -251,10 +295,11 @@ func (c *seriesCache) remove(i int32) {
 			delete(c.byLabels, e.labelHash)
 		}
 	}
-	c.garbage += int(e.keyLen)
+	text := c.text(e.keyOff)
+	c.garbage += len(text) + uvarintLen(len(text))
 	delete(c.pinned, i)
 	delete(c.aliases, i)
-	*e = entry{flags: entryFree, order: -1}
+	*e = entry{flags: entryFree}
 	c.free = append(c.free, i)
 	if c.garbage > 64<<10 && c.garbage > len(c.keys)/2 {
 		c.compact()
@@ -270,7 +315,9 @@ func (c *seriesCache) compact() {
 			continue
 		}
 		off := uint32(len(keys))
-		keys = append(keys, c.keys[e.keyOff:e.keyOff+e.keyLen]...)
+		text := c.text(e.keyOff)
+		keys = binary.AppendUvarint(keys, uint64(len(text)))
+		keys = append(keys, text...)
 		e.keyOff = off
 	}
 	c.keys, c.garbage, c.dirty = keys, 0, true
@@ -320,15 +367,8 @@ func (c *seriesCache) endScrape() {
 		c.index, c.overflow, c.byLabels, c.indexed = nil, nil, nil, false
 	}
 	c.used = false
-	for i := range c.order.len() {
-		if j := c.order.at(i); int(j) < len(c.entries) {
-			c.entries[j].order = -1
-		}
-	}
 	c.order, c.next = c.next, c.order
-	for p := range c.order.len() {
-		c.entries[c.order.at(p)].order = int32(p)
-	}
+	c.orderInv = c.orderInv[:0]
 	c.trim()
 	c.fams.share()
 }
@@ -501,4 +541,13 @@ func metricType(t model.MetricType) remote.MetricType {
 	default:
 		return remote.MetricTypeUnknown
 	}
+}
+
+// uvarintLen is the length of n written as a uvarint.
+func uvarintLen(n int) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
+	}
+	return k
 }

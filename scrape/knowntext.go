@@ -93,7 +93,7 @@ func (l *loop) knownSeries(line []byte, ts int64, res *parseResult) bool {
 	if e.flags&entryFree != 0 || e.format != formatText {
 		return false
 	}
-	key := c.keys[e.keyOff : e.keyOff+e.keyLen]
+	key := c.text(e.keyOff)
 	if len(line) <= len(key) || !isBlank(line[len(key)]) || !bytes.Equal(line[:len(key)], key) {
 		return false
 	}

@@ -491,6 +491,9 @@ func TestCacheOrderListsAreStoredOnlyWhenTheOrderChanges(t *testing.T) {
 	require.Equal(t, 30.0, gs[h.series("c")].v)
 	require.NotNil(t, h.loop.cache.order.list, "the new order is not the entries' order")
 	require.Equal(t, []int32{2, 0}, seqElems(&h.loop.cache.order))
+	for entry, pos := range map[int32]int32{2: 0, 0: 1, 1: -1, 3: -1} {
+		require.Equal(t, pos, h.loop.cache.orderOf(entry), "position of entry %d", entry)
+	}
 
 	h.exp.set("a 11\nc 31\n")
 	gs = byName(h.scrape(4))
@@ -513,10 +516,42 @@ func TestCacheOrderListsAreStoredOnlyWhenTheOrderChanges(t *testing.T) {
 	require.False(t, gs[h.series("a")].stale())
 }
 
-// An entry of the series cache is 40 bytes: every exposed series of every
-// target has one, and the few that are aliases keep their owner aside.
-func TestCacheEntryIsFortyBytes(t *testing.T) {
-	require.Equal(t, uintptr(40), unsafe.Sizeof(entry{}))
+// An entry of the series cache is 32 bytes: every exposed series of every
+// target has one. The few that are aliases keep their owner aside, the
+// text's length is in the arena, and the position in the previous scrape
+// is computed when a lookup needs it.
+func TestCacheEntryIsThirtyTwoBytes(t *testing.T) {
+	require.Equal(t, uintptr(32), unsafe.Sizeof(entry{}))
+}
+
+// Exposed texts keep their length in the cache's arena as a uvarint of
+// one, two or three bytes; series with long texts are matched by position
+// and by index, and the arena is compacted without them once they vanish.
+func TestLongExposedTextsAreMatchedAndCompacted(t *testing.T) {
+	h := newHarness(t, nil)
+	long := func(n int) string { return strings.Repeat("v", n) }
+	page := fmt.Sprintf("a 1\nm{l=%q} 2\nm{l=%q} 3\nb 4\n", long(200), long(70_000))
+	h.exp.set(page)
+	for ts := int64(1); ts <= 3; ts++ {
+		gs := byName(h.scrape(ts))
+		require.Len(t, gs, 4+5, "four series and the report") // report series: up, duration, ...
+		require.Equal(t, 2.0, gs[h.series("m", "l", long(200))].v)
+		require.Equal(t, 3.0, gs[h.series("m", "l", long(70_000))].v)
+		require.Equal(t, 4.0, gs[h.series("b")].v)
+	}
+	// The 70 KB series vanishes: its text becomes garbage and the arena
+	// is compacted; the others are still found, by position and by text.
+	h.exp.set(fmt.Sprintf("b 5\nm{l=%q} 6\na 7\n", long(200)))
+	gs := byName(h.scrape(4))
+	require.True(t, gs[h.series("m", "l", long(70_000))].stale())
+	require.Equal(t, 6.0, gs[h.series("m", "l", long(200))].v)
+	require.Zero(t, h.loop.cache.garbage, "compacted")
+	for ts := int64(5); ts <= 6; ts++ {
+		gs = byName(h.scrape(ts))
+		require.Equal(t, 5.0, gs[h.series("b")].v)
+		require.Equal(t, 6.0, gs[h.series("m", "l", long(200))].v)
+		require.Equal(t, 7.0, gs[h.series("a")].v)
+	}
 }
 
 func TestSeriesAreFoundAgainAfterTheCacheDroppedItsIndexes(t *testing.T) {

@@ -62,6 +62,7 @@ type Batch struct {
 // dictionary ids. The zero value is ready to use.
 type Arena struct {
 	samples []remote.Sample
+	ids     []uint32 // a scrape record's series' label value ids
 	scratch remote.DictScratch
 }
 
@@ -70,7 +71,7 @@ func (b *Batch) Reset() {
 	clear(b.Series)
 	clear(b.Families)
 	b.Stream, b.Series, b.Hashes, b.Families, b.Dropped, b.Tenant = 0, b.Series[:0], b.Hashes[:0], b.Families[:0], 0, ""
-	b.mem.samples = b.mem.samples[:0]
+	b.mem.samples, b.mem.ids = b.mem.samples[:0], b.mem.ids[:0]
 }
 
 // Take hands the batch's series, their hashes and the arena they point
@@ -79,14 +80,14 @@ func (b *Batch) Reset() {
 // to decode the next record into: a record that goes on whole is not
 // copied. A scrape record's histograms and exemplars are not in the
 // arena, as the decoder allocates them for each record, nor are its
-// series' dictionary ids, which stay with the decoder's shapes and stream
-// state: a keyframe or a segment replaces those rather than rewrites them.
+// series' label name ids, which stay with the decoder's shapes: a segment
+// replaces those rather than rewrites them.
 func (b *Batch) Take(series []remote.Series, hashes []uint64, mem *Arena) ([]remote.Series, []uint64) {
 	outSeries, outHashes := b.Series, b.Hashes
 	clear(series)
 	b.Series, b.Hashes = series[:0], hashes[:0]
 	b.mem, *mem = *mem, b.mem
-	b.mem.samples = b.mem.samples[:0]
+	b.mem.samples, b.mem.ids = b.mem.samples[:0], b.mem.ids[:0]
 	clear(b.Families)
 	b.Families = b.Families[:0]
 	return outSeries, outHashes
@@ -112,9 +113,14 @@ type Decoder struct {
 	// shapes are the segment's label name sets and metadata.
 	shapes shapes
 	names  []uint32 // scratch: a definition's name ids, help and unit
-	lb     labels.ScratchBuilder
-	idx    []uint32
-	tss    []int64
+	ids    []uint32 // scratch: a definition's label value ids
+	// keyIDs holds a keyframe's label value ids in full form until
+	// streamState.compact stores them; layouts is compact's memory.
+	keyIDs  []uint32
+	layouts compactScratch
+	lb      labels.ScratchBuilder
+	idx     []uint32
+	tss     []int64
 	// entry maps a series index to its entry in the Batch being built, +1
 	// (0 = none yet); reset per record.
 	entry []int32
@@ -124,8 +130,13 @@ type streamState struct {
 	next   uint64 // expected sequence number of the next record
 	broken bool
 	series []seriesState
-	// values is the arena of the series' label value ids.
-	values []uint32
+	// values is the arena of the series' label value ids: all of them
+	// for a series in full form, the varying ones for a series in
+	// compact form, whose layout has the others (see layouts.go).
+	values  []uint32
+	layouts []layout
+	fixed   []uint32 // the layouts' ids, an id per label position
+	vary    []uint16 // the layouts' varying positions
 	// prevStart holds each series' previous start timestamp; it is
 	// allocated only once the stream carries start timestamps.
 	prevStart []int64
@@ -135,25 +146,30 @@ type streamState struct {
 // strings (they live in the segment's dictionary), no names (its shape
 // has them), no hash (remote.SeriesHash folds it from the ids when asked)
 // and no pointers, so a sender's memory per series is 16 bytes and an id
-// per label.
+// per label value its stream's other series of the shape do not share.
 type seriesState struct {
 	prev      uint64 // bits of the previous value
-	valuesOff uint32 // streamState.values[valuesOff:], as many as its shape has labels
-	shape     uint32 // index in Decoder.shapes, or shapeDropped
+	valuesOff uint32 // streamState.values[valuesOff:]: its label value ids, all or the varying ones
+	form      uint32 // its shape's index in Decoder.shapes (full form), compactForm|layout, or shapeDropped
 }
 
-func (s *seriesState) kept() bool { return s.shape != shapeDropped }
+func (s *seriesState) kept() bool { return s.form != shapeDropped }
 
 // series returns a Batch entry for s, with its ids and metadata; the
-// strings live in dict.
-func (d *Decoder) series(st *streamState, s *seriesState) remote.Series {
-	sh := &d.shapes.list[s.shape]
+// strings live in dict, and the label value ids are put back together in
+// out's arena.
+func (d *Decoder) series(st *streamState, s *seriesState, out *Batch) remote.Series {
+	sh := &d.shapes.list[st.shapeOf(s)]
 	n := uint32(len(sh.names) - 2)
+	// Earlier series of the record keep their Values if the append moves
+	// the arena: what they point to is never written again.
+	from := len(out.mem.ids)
+	out.mem.ids = st.appendValues(out.mem.ids, s, n)
 	return remote.Series{
-		Metadata: remote.Metadata{Type: sh.mtype, Help: d.dict.String(sh.names[n]), Unit: d.dict.String(sh.names[n+1])},
+		Metadata: remote.Metadata{Type: sh.mtype, Help: sh.help, Unit: sh.unit},
 		Dict:     d.dict,
 		Names:    sh.names,
-		Values:   st.values[s.valuesOff : s.valuesOff+n : s.valuesOff+n],
+		Values:   out.mem.ids[from:len(out.mem.ids):len(out.mem.ids)],
 	}
 }
 
@@ -201,10 +217,6 @@ func (d *Decoder) decodeStream(data []byte, out *Batch) error {
 			d.streams[id] = st
 		}
 		st.series = st.series[:0]
-		// A new array, not st.values[:0]: series decoded from earlier
-		// records still carry Values into the old one while they wait
-		// in a lane, and the keyframe's definitions would overwrite them.
-		st.values = make([]uint32, 0, len(st.values))
 		st.prevStart = st.prevStart[:0]
 		st.broken = false
 	} else if st == nil || st.broken || seq != st.next {
@@ -224,13 +236,13 @@ func (d *Decoder) decodeStream(data []byte, out *Batch) error {
 	return nil
 }
 
-// fit trims the stream's per-series arrays to what its keyframe defined.
-// They grew by doubling while the first keyframe was read, and a sender
-// keeps them, for every stream it reads, until the stream's next keyframe:
-// up to half of them would be spare room held for an hour.
+// fit trims the stream's per-series array to what its keyframe defined.
+// It grew by doubling while the first keyframe was read, and a sender
+// keeps it, for every stream it reads, until the stream's next keyframe:
+// up to half of it would be spare room held for an hour. compact trims
+// the label value ids.
 func (st *streamState) fit() {
 	st.series = trimmed(st.series)
-	st.values = trimmed(st.values) // series already decoded keep the old array
 }
 
 // trimmed returns s, or a copy of it without its spare room when that is
@@ -243,6 +255,8 @@ func trimmed[T any](s []T) []T {
 }
 
 func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, ts int64, id uint64, out *Batch) error {
+	keyframe := flags&flagKeyframe != 0
+	d.keyIDs = d.keyIDs[:0]
 	ndefs := r.count(2)
 	for i := 0; i < ndefs && r.err == nil; i++ {
 		d.lb.Reset()
@@ -263,12 +277,12 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		if d.transform != nil {
 			lset, keep = d.transform(lset)
 		}
-		s := seriesState{valuesOff: uint32(len(st.values)), shape: shapeDropped}
+		s := seriesState{form: shapeDropped}
 		if keep {
-			d.names = d.names[:0]
+			d.names, d.ids = d.names[:0], d.ids[:0]
 			lset.Range(func(l labels.Label) {
 				d.names = append(d.names, d.dict.Intern(l.Name))
-				st.values = append(st.values, d.dict.Intern(l.Value))
+				d.ids = append(d.ids, d.dict.Intern(l.Value))
 			})
 			d.names = append(d.names, d.dict.InternBytes(help), d.dict.InternBytes(unit))
 			var fam uint32
@@ -277,7 +291,13 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 			} else {
 				fam = d.dict.Intern(lset.Get(model.MetricNameLabel))
 			}
-			s.shape = d.shapes.intern(d.names, fam, mtype)
+			shape := d.shapes.intern(d.names, fam, mtype, d.dict)
+			if keyframe {
+				s.form, s.valuesOff = shape, uint32(len(d.keyIDs))
+				d.keyIDs = append(d.keyIDs, d.ids...)
+			} else {
+				st.define(&s, shape, d.ids)
+			}
 			if d.OnMetadata != nil && (mtype != 0 || len(help) > 0 || len(unit) > 0) {
 				d.OnMetadata(d.dict.String(fam), remote.Metadata{Type: mtype, Help: d.dict.String(d.names[len(d.names)-2]), Unit: d.dict.String(d.names[len(d.names)-1])})
 			}
@@ -287,6 +307,9 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 	n := r.count(1)
 	if r.err != nil {
 		return fmt.Errorf("%w: definitions: %v", ErrMalformed, r.err)
+	}
+	if keyframe {
+		st.compact(&d.layouts, &d.shapes, d.keyIDs)
 	}
 	d.idx = d.idx[:0]
 	nruns := r.count(2)
@@ -399,8 +422,8 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 // addEntry appends a Batch entry for series idx and remembers where it is,
 // so that exemplars of the same record can find it.
 func (d *Decoder) addEntry(out *Batch, st *streamState, s *seriesState, idx uint32) *remote.Series {
-	out.Series = append(out.Series, d.series(st, s))
-	out.Families = append(out.Families, d.dict.String(d.shapes.list[s.shape].family))
+	out.Series = append(out.Series, d.series(st, s, out))
+	out.Families = append(out.Families, d.dict.String(d.shapes.list[st.shapeOf(s)].family))
 	d.entry[idx] = int32(len(out.Series))
 	return &out.Series[len(out.Series)-1]
 }

@@ -30,6 +30,9 @@ type shape struct {
 	names  []uint32 // label name ids, then help and unit
 	family uint32   // dict id of the metric family name
 	mtype  remote.MetricType
+	// help and unit are the strings of names' last two ids, which every
+	// decoded series of the shape carries in its Metadata.
+	help, unit string
 }
 
 // reset forgets every shape, for a new segment and dictionary.
@@ -39,8 +42,9 @@ func (sh *shapes) reset() {
 }
 
 // intern returns the index of the shape with the given names (label name
-// ids, then help and unit), family and type, adding it if it is new.
-func (sh *shapes) intern(names []uint32, family uint32, mtype remote.MetricType) uint32 {
+// ids, then help and unit, strings of dict), family and type, adding it if
+// it is new.
+func (sh *shapes) intern(names []uint32, family uint32, mtype remote.MetricType, dict *remote.Dict) uint32 {
 	if n := len(sh.list); n > 0 {
 		// Consecutive definitions mostly belong to one family.
 		if last := &sh.list[n-1]; last.family == family && last.mtype == mtype && slices.Equal(last.names, names) {
@@ -59,10 +63,17 @@ func (sh *shapes) intern(names []uint32, family uint32, mtype remote.MetricType)
 	from := len(sh.names)
 	sh.names = append(sh.names, names...)
 	i := uint32(len(sh.list))
-	sh.list = append(sh.list, shape{names: sh.names[from:len(sh.names):len(sh.names)], family: family, mtype: mtype})
+	n := len(names)
+	sh.list = append(sh.list, shape{
+		names: sh.names[from:len(sh.names):len(sh.names)], family: family, mtype: mtype,
+		help: dict.String(names[n-2]), unit: dict.String(names[n-1]),
+	})
 	if sh.index == nil {
 		sh.index = map[string]uint32{}
 	}
 	sh.index[string(k)] = i
 	return i
 }
+
+// labels returns the label count of shape i.
+func (sh *shapes) labels(i uint32) uint32 { return uint32(len(sh.list[i].names) - 2) }

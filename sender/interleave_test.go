@@ -245,3 +245,49 @@ func TestOnlyASharedSlotIsIndexed(t *testing.T) {
 		t.Fatal("reset kept the indexed slots")
 	}
 }
+
+// A scrape record split into pieces (it exceeds max_samples_per_send)
+// keeps its series' labels in the pieces while the read loop decodes the
+// next records into the same batch: the pieces copy the label value ids,
+// which the decoder puts together in the batch's memory.
+func TestSplitScrapePiecesKeepTheirLabelsWhileTheBatchIsReused(t *testing.T) {
+	enc := record.NewStreamEncoder(7)
+	dec := record.NewDecoder(nil)
+	s := &Sender{cfg: settings{maxSamplesPerSend: 2}, router: newRouter(1)}
+	lsets := map[string]labels.Labels{}
+	refs := map[string]record.Ref{}
+	var b record.Batch
+	var pieces []*piece
+	var want []string
+	for k, present := range [][]string{{"a", "b", "c"}, {"b", "c", "d"}, {"d", "e"}} {
+		enc.Begin(int64(k+1)*10_000, 1)
+		for _, n := range present {
+			if _, ok := lsets[n]; !ok {
+				lsets[n] = labels.FromStrings("__name__", "m", "instance", "h:9100", "job", "node", "series", n)
+			}
+			if !enc.Valid(refs[n]) {
+				refs[n] = enc.Define(lsets[n], "m", remote.Metadata{})
+			}
+			enc.Add(refs[n], float64(k))
+			want = append(want, fmt.Sprint(lsets[n].String(), k))
+		}
+		data, _ := enc.Finish()
+		b.Reset()
+		rec := wal.Record{Kind: record.KindStream, Data: append([]byte(nil), data...), Pos: wal.Pos{Segment: 1}}
+		if err := dec.Decode(rec, &b); err != nil {
+			t.Fatal(err)
+		}
+		enc.Done(true)
+		pieces = append(pieces, s.split(&b)...)
+	}
+	var got []string
+	for _, p := range pieces {
+		for i := range p.series {
+			ser := &p.series[i]
+			got = append(got, fmt.Sprint(ser.LabelSet().String(), ser.Samples[0].Value))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pieces hold\n%v\nwant\n%v", got, want)
+	}
+}

@@ -396,7 +396,7 @@ func (s *Sender) split(b *record.Batch) []*piece {
 		if b.Stream == 0 {
 			cur.addHashed(ser, b.Hashes[i], true)
 		} else {
-			cur.add(ser, false) // a lane hashes a scrape's series if it needs to
+			cur.add(ser, false) // a lane hashes a scrape's series if it needs to; its names stay with the decoder
 		}
 	}
 	return pieces
@@ -408,8 +408,9 @@ func (s *Sender) split(b *record.Batch) []*piece {
 // all do (their stream's slot), a received batch's do when the slots of
 // its series all map to the same lane, as they do while the destination
 // runs one. What piece.add would do to each series is then already true
-// of it: its samples (and a received batch's histograms, exemplars and
-// ids) live in the batch's arena, each series' slices of it capped, and a
+// of it: its samples and label value ids (and a received batch's
+// histograms, exemplars and label name ids) live in the batch's arena,
+// each series' slices of it capped, and a
 // scrape record's histograms and exemplars in memory the decoder
 // allocated for that record alone. Records over max_samples_per_send,
 // records with a series without data (split skips those) and
@@ -476,20 +477,25 @@ func (t *tenantLookup) value(s *remote.Series, name string) string {
 
 // add copies one series into the piece; the batch's memory is reused.
 // Samples go to the piece's arena, capped so that a lane appending to a
-// series it merges never writes into a neighbour's samples. The ids of a
-// received batch's series live in the batch too (copyRefs); a stream's
-// live with the decoder (its shapes and stream state), which keeps them.
+// series it merges never writes into a neighbour's samples. Label value
+// ids live in the batch too and are copied; label name ids are copied for
+// a received batch's series (copyNames), while a stream's live with the
+// decoder's shapes, which keep them for the segment.
 // A piece's series either all have their hash (addHashed) or none does.
-func (p *piece) add(s *remote.Series, copyRefs bool) {
+func (p *piece) add(s *remote.Series, copyNames bool) {
 	c := *s
 	from := len(p.samples)
 	p.samples = append(p.samples, s.Samples...)
 	c.Samples = p.samples[from:len(p.samples):len(p.samples)]
-	if copyRefs && s.Dict != nil {
+	if s.Dict != nil {
 		from := len(p.refs)
-		p.refs = append(append(p.refs, s.Names...), s.Values...)
-		mid := from + len(s.Names)
-		c.Names, c.Values = p.refs[from:mid:mid], p.refs[mid:len(p.refs):len(p.refs)]
+		if copyNames {
+			p.refs = append(p.refs, s.Names...)
+			c.Names = p.refs[from:len(p.refs):len(p.refs)]
+			from = len(p.refs)
+		}
+		p.refs = append(p.refs, s.Values...)
+		c.Values = p.refs[from:len(p.refs):len(p.refs)]
 	}
 	c.Histograms = append([]remote.Histogram(nil), s.Histograms...)
 	c.Exemplars = append([]remote.Exemplar(nil), s.Exemplars...)
@@ -499,8 +505,8 @@ func (p *piece) add(s *remote.Series, copyRefs bool) {
 
 // addHashed is add for a series whose hash is known: a received batch's,
 // which are routed by it.
-func (p *piece) addHashed(s *remote.Series, h uint64, copyRefs bool) {
-	p.add(s, copyRefs)
+func (p *piece) addHashed(s *remote.Series, h uint64, copyNames bool) {
+	p.add(s, copyNames)
 	p.hashes = append(p.hashes, h)
 }
 

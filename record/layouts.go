@@ -49,10 +49,7 @@ func (st *streamState) appendValues(dst []uint32, s *seriesState, n uint32) []ui
 		return dst
 	}
 	l := &st.layouts[s.form&^compactForm]
-	// A few ids each: loops cost less than calls to memmove.
-	for i, id := range st.fixed[l.fixedOff : l.fixedOff+n] {
-		ids[i] = id
-	}
+	copy(ids, st.fixed[l.fixedOff:l.fixedOff+n])
 	v := st.values[s.valuesOff : s.valuesOff+l.nvary]
 	for k, p := range st.vary[l.varyOff : l.varyOff+l.nvary] {
 		ids[p] = v[k]

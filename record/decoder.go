@@ -50,16 +50,16 @@ type Batch struct {
 	// and for data received without one).
 	Tenant string
 
-	// The series' samples (and a received batch's histograms, exemplars
-	// and dictionary ids) live in this memory, which the next record
+	// The series' samples and label value ids (and a received batch's
+	// histograms, exemplars and label name ids) live in this memory, which the next record
 	// decoded into b reuses: a Batch's contents last until then, unless
 	// Take hands them over.
 	mem Arena
 }
 
 // Arena is the memory a decoded batch's series point into: a scrape
-// record's samples, a received batch's samples, histograms, exemplars and
-// dictionary ids. The zero value is ready to use.
+// record's samples and label value ids, a received batch's samples,
+// histograms, exemplars and dictionary ids. The zero value is ready to use.
 type Arena struct {
 	samples []remote.Sample
 	ids     []uint32 // a scrape record's series' label value ids

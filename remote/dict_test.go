@@ -162,3 +162,18 @@ func TestPlainSeriesAreWrittenAsTheGeneralPathWritesThem(t *testing.T) {
 	// And again with the tables reused, as a lane does.
 	require.Equal(t, want, AppendV2(nil, dreq, &plain))
 }
+
+// A lane that merges a series' pieces may give the series the metadata of
+// another piece when its own had none; its dictionary ids then name no
+// help or unit text, and the metadata's texts are still what is sent.
+func TestMetadataTheIdsDoNotNameIsSent(t *testing.T) {
+	req := &Request{Series: []Series{{
+		Labels:  labels.FromStrings("__name__", "m", "job", "j"),
+		Samples: []Sample{{Value: 1, Timestamp: 1}, {Value: 2, Timestamp: 2}},
+	}}}
+	dreq := withDict(req) // help and unit ids name ""
+	dreq.Series[0].Metadata = Metadata{Type: MetricTypeCounter, Help: "Merged help.", Unit: "seconds"}
+	got, err := DecodeV2(AppendV2(nil, dreq, nil), Limits{})
+	require.NoError(t, err)
+	require.Equal(t, dreq.Series[0].Metadata, got.Series[0].Metadata)
+}

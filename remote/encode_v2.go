@@ -54,11 +54,9 @@ func AppendV2Series(dst []byte, series []*Series, st *SymbolTable) []byte {
 // It reads each series once: a series' strings are interned and the series
 // written in the same step, into dst, and the symbols, which the request
 // carries first, are put in front of the series at the end by moving the
-// series up (one memmove of the request, a few nanoseconds a series). A
-// request's series sit where they were decoded, across several pieces; a
-// second pass over them after the first has evicted them from the CPU's
-// caches cost more than the move. The symbols are numbered in the order
-// the series first use them.
+// series up (one memmove of the request, a few nanoseconds a series),
+// rather than by reading every series and its stored references a second
+// time. The symbols are numbered in the order the series first use them.
 func appendV2(dst []byte, n int, at func(int) *Series, st *SymbolTable) []byte {
 	if st == nil {
 		st = &SymbolTable{}
@@ -139,15 +137,24 @@ func appendDictRefs(refs []uint32, st *SymbolTable, s *Series, m *Metadata) []ui
 		refs = append(refs, st.dictRef(d, s.Names[i]), st.dictRef(d, v))
 	}
 	// The metadata decides: a sender that strips it (metadata_config
-	// send: false) clears Metadata, not the series' shared ids.
-	var help, unit uint32
-	if m.Help != "" {
-		help = st.dictRef(d, s.Names[n])
+	// send: false) clears Metadata, not the series' shared ids. A lane
+	// that merges a series' pieces may give it another piece's metadata
+	// (its own had none), which its ids do not name: that text is
+	// interned as a string.
+	return append(refs, metaRef(st, d, s.Names[n], m.Help), metaRef(st, d, s.Names[n+1], m.Unit))
+}
+
+// metaRef returns the symbol of a series' help or unit text, which id
+// names in d unless a merge replaced the text.
+func metaRef(st *SymbolTable, d *Dict, id uint32, text string) uint32 {
+	switch {
+	case text == "":
+		return 0
+	case d.String(id) == text:
+		return st.dictRef(d, id)
+	default:
+		return st.Ref(text)
 	}
-	if m.Unit != "" {
-		unit = st.dictRef(d, s.Names[n+1])
-	}
-	return append(refs, help, unit)
 }
 
 // appendLabelRefs appends the number of references of ls and then the
@@ -164,8 +171,8 @@ func appendLabelRefs(refs []uint32, st *SymbolTable, ls labels.Labels) []uint32 
 	return refs
 }
 
-// seriesRefs are the symbol references of one series, as pass 1 of
-// AppendV2 stored them.
+// seriesRefs are the symbol references of one series, as appendV2 took
+// them from refs.
 type seriesRefs struct {
 	labels     []uint32
 	help, unit uint32

@@ -133,8 +133,8 @@ func (c *seriesCache) key(i int32) []byte { return c.text(c.entries[i].keyOff) }
 
 // text returns the exposed text stored at off in the arena. Storing its
 // length in the arena rather than in the entry keeps entries at 32 bytes;
-// the length takes one or two bytes there, and the arena is compressed
-// between scrapes.
+// the length takes one byte there for texts under 128 bytes (two under 16
+// KiB, three under 2 MiB), and the arena is compressed between scrapes.
 func (c *seriesCache) text(off uint32) []byte {
 	b := c.keys[off:]
 	if n := b[0]; n < 0x80 {
@@ -368,7 +368,11 @@ func (c *seriesCache) endScrape() {
 	}
 	c.used = false
 	c.order, c.next = c.next, c.order
-	c.orderInv = c.orderInv[:0]
+	if c.order.list == nil {
+		c.orderInv = nil // a run needs no inverse
+	} else {
+		c.orderInv = c.orderInv[:0]
+	}
 	c.trim()
 	c.fams.share()
 }

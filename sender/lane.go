@@ -21,7 +21,7 @@ type piece struct {
 	// scrape record's piece has none (see hash).
 	hashes  []uint64
 	samples []remote.Sample // arena of the series' samples
-	refs    []uint32        // arena of a received batch's dictionary ids
+	refs    []uint32        // arena of copied dictionary ids: label values, and a received batch's names
 	// mem is the decoded batch's memory when the piece took the batch
 	// over whole (Sender.whole): its series point into it, not into
 	// samples and refs.

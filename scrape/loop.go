@@ -119,12 +119,16 @@ func (l *loop) run(ctx context.Context) {
 	defer ticker.Stop()
 	scheduled := time.Now()
 	var last time.Time
+	// Scrapes run on the shared workers (see workers.go); this goroutine
+	// only keeps time.
+	scrape := func() { l.scrapeAndAppend(ctx, scheduled) }
+	done := make(chan struct{}, 1)
 	for {
 		if !last.IsZero() {
 			l.m.intervalLength.WithLabelValues(interval.String()).Observe(time.Since(last).Seconds())
 		}
 		last = time.Now()
-		l.scrapeAndAppend(ctx, scheduled)
+		scrapeWorkers.do(scrape, done)
 		select {
 		case <-ctx.Done():
 			return

@@ -1,32 +1,36 @@
 package scrape
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
 
-// workers run scrapes for the targets' loops. A loop spends its time
-// waiting for its next tick, and the garbage collector shrinks the stack
-// of a goroutine that waits; a scrape (HTTP, inflate, parse, relabel, log
-// append) then grew it back, copying it several times, at every scrape of
-// every target: 1.5 to 4.5% of the agent's CPU in steady-state profiles.
-// A few goroutines that take turns running scrapes keep their stacks
-// grown between them, and a loop's own stack stays small.
+// workers run scrapes for the targets' loops. The garbage collector halves
+// the stack of a goroutine that uses under a quarter of it, which a loop
+// waiting for its next tick does; a scrape (HTTP, inflate, parse, relabel,
+// log append) then grew it back, copying it several times, at every scrape
+// of every target: 1.5 to 4.5% of the agent's CPU in steady-state
+// profiles. A few goroutines that take turns running scrapes are shrunk
+// far less often than once per scrape, and a loop's own stack stays small.
 //
-// A worker that finds nothing to do for workerIdle exits, and a scrape
-// that finds every worker busy (a slow target holds one until its
-// timeout) starts a new one, so scrapes never wait for each other and the
-// number of workers follows how many scrapes run at once.
+// The worker idle the shortest time takes the next scrape (idle workers
+// are a stack), so the same few workers stay busy and the others, after
+// workerIdle without a scrape, exit. A scrape that finds every worker busy
+// (a slow target holds one until its timeout) starts a new one, so scrapes
+// never wait for each other.
 type workers struct {
 	idle time.Duration
-	jobs chan workerJob
 
-	mu sync.Mutex
-	// waiting counts the workers waiting for a job that no caller has
-	// claimed yet; a caller that claims one sends it the job, and a worker
-	// whose wait ends exits only if it can take itself off the count.
-	waiting int
+	mu      sync.Mutex
+	free    []*worker // idle workers, the most recently idle last
 	running int
+}
+
+// worker is an idle worker's mailbox: a caller that takes the worker off
+// workers.free sends it exactly one job.
+type worker struct {
+	jobs chan workerJob
 }
 
 type workerJob struct {
@@ -41,7 +45,7 @@ const workerIdle = 30 * time.Second
 var scrapeWorkers = newWorkers(workerIdle)
 
 func newWorkers(idle time.Duration) *workers {
-	return &workers{idle: idle, jobs: make(chan workerJob)}
+	return &workers{idle: idle}
 }
 
 // do runs f on a worker and returns when it is done. done is the caller's
@@ -50,46 +54,50 @@ func newWorkers(idle time.Duration) *workers {
 func (w *workers) do(f func(), done chan struct{}) {
 	j := workerJob{run: f, done: done}
 	w.mu.Lock()
-	if w.waiting > 0 {
-		w.waiting--
+	if n := len(w.free); n > 0 {
+		wk := w.free[n-1]
+		w.free[n-1] = nil
+		w.free = w.free[:n-1]
 		w.mu.Unlock()
-		w.jobs <- j
+		wk.jobs <- j
 	} else {
 		w.running++
 		w.mu.Unlock()
-		go w.work(j)
+		go w.work(&worker{jobs: make(chan workerJob, 1)}, j)
 	}
 	<-done
 }
 
-func (w *workers) work(j workerJob) {
+func (w *workers) work(wk *worker, j workerJob) {
 	t := time.NewTimer(w.idle)
 	defer t.Stop()
 	for {
 		j.run()
-		// Counted as waiting before the caller hears back, so that a
-		// caller scraping again at once finds this worker.
+		done := j.done
+		j = workerJob{} // keep nothing of the scrape while idle
+		// Idle before the caller hears back, so that a caller scraping
+		// again at once finds this worker.
 		w.mu.Lock()
-		w.waiting++
+		w.free = append(w.free, wk)
 		w.mu.Unlock()
-		j.done <- struct{}{}
+		done <- struct{}{}
 		t.Reset(w.idle)
 		select {
-		case j = <-w.jobs:
+		case j = <-wk.jobs:
 			continue
 		case <-t.C:
 		}
 		w.mu.Lock()
-		if w.waiting > 0 {
-			w.waiting--
+		if i := slices.Index(w.free, wk); i >= 0 {
+			w.free = slices.Delete(w.free, i, i+1)
 			w.running--
 			w.mu.Unlock()
 			return
 		}
-		// Every waiting worker was claimed, this one included: its job
-		// is on the way.
+		// A caller took this worker off the list as the timer fired:
+		// its job is on the way.
 		w.mu.Unlock()
-		j = <-w.jobs
+		j = <-wk.jobs
 	}
 }
 

@@ -44,13 +44,7 @@ func TestWorkersRunEveryJobWithoutMakingItWait(t *testing.T) {
 	}
 	close(release)
 
-	deadline := time.Now().Add(10 * time.Second)
-	for w.count() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d idle workers did not exit", w.count())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForNoWorkers(t, w)
 }
 
 // Many callers at once, with workers timing out while callers take them:
@@ -76,13 +70,7 @@ func TestWorkersUnderConcurrentCallersAndTimeouts(t *testing.T) {
 	if ran.Load() != 16*200 {
 		t.Fatalf("%d of %d jobs ran", ran.Load(), 16*200)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for w.count() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d idle workers did not exit", w.count())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForNoWorkers(t, w)
 }
 
 // After a burst, scrapes go to the most recently idle worker, so the
@@ -110,5 +98,17 @@ func TestWorkersShrinkAfterABurst(t *testing.T) {
 	}
 	if n := w.count(); n != 1 {
 		t.Fatalf("%d workers for one scrape at a time, want 1", n)
+	}
+}
+
+// waitForNoWorkers fails t unless every idle worker exits within 10 s.
+func waitForNoWorkers(t *testing.T, w *workers) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.count() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle workers did not exit", w.count())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -38,7 +38,10 @@ func appendPlainSeriesV2(b []byte, s *Series, st *SymbolTable) []byte {
 		packed += sizeUvarint(uint64(name)) + sizeUvarint(uint64(value))
 	}
 	// As in appendDictRefs, the metadata decides whether help and unit are
-	// sent, not the shared ids.
+	// sent, not the shared ids. Unlike there, the ids name the metadata's
+	// texts: a series with one sample has the metadata its decoder gave it
+	// with its ids (a lane that merges a series' pieces gives it several
+	// samples, which the general path writes).
 	var help, unit uint32
 	if s.Metadata.Help != "" {
 		help = st.dictRef(d, names[n])

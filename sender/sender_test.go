@@ -166,6 +166,17 @@ func newWriter(l *wal.Log, targets, series int) *writer {
 	return w
 }
 
+// scrapes writes a scrape of every target at each second from first to
+// last (timestamps in ms) and returns those timestamps.
+func (w *writer) scrapes(t testing.TB, first, last int64) []int64 {
+	var ts []int64
+	for i := first; i <= last; i++ {
+		w.scrape(t, i*1000)
+		ts = append(ts, i*1000)
+	}
+	return ts
+}
+
 // scrape appends one scrape of every target at ts; value = ts/1000 + series.
 func (w *writer) scrape(t testing.TB, ts int64) int {
 	n := 0
@@ -441,11 +452,7 @@ func TestStopDuringOutageThenRestartLosesNothing(t *testing.T) {
 	l := openLog(t, dir)
 	s := startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{})
 	w := newWriter(l, 3, 10)
-	var ts []int64
-	for i := int64(1); i <= 20; i++ {
-		w.scrape(t, i*1000)
-		ts = append(ts, i*1000)
-	}
+	ts := w.scrapes(t, 1, 20)
 	time.Sleep(50 * time.Millisecond)
 	s.Stop(50 * time.Millisecond)
 	require.NoError(t, l.Close())
@@ -453,10 +460,7 @@ func TestStopDuringOutageThenRestartLosesNothing(t *testing.T) {
 	l = openLog(t, dir)
 	defer l.Close()
 	w = newWriter(l, 3, 10)
-	for i := int64(21); i <= 30; i++ {
-		w.scrape(t, i*1000)
-		ts = append(ts, i*1000)
-	}
+	ts = append(ts, w.scrapes(t, 21, 30)...)
 	setDown(false)
 	s = startSender(t, l, rwConfig(t, rc.srv.URL, nil), Options{})
 	require.Eventually(t, func() bool { return rc.total() >= 30*30 }, 10*time.Second, 10*time.Millisecond)
@@ -499,11 +503,7 @@ func TestStopDuringAFlushBeforeAnAddLosesNothing(t *testing.T) {
 	l := openLog(t, dir)
 	s := startSender(t, l, rwConfig(t, rc.srv.URL, full), Options{})
 	w := newWriter(l, 1, 10)
-	var ts []int64
-	for i := int64(1); i <= 3; i++ {
-		w.scrape(t, i*1000)
-		ts = append(ts, i*1000)
-	}
+	ts := w.scrapes(t, 1, 3)
 	// The first scrape's batch is being retried once the second arrives.
 	require.Eventually(t, func() bool {
 		rc.mu.Lock()

@@ -35,6 +35,7 @@ func newPool(cfg *promconfig.ScrapeConfig, mgr *Manager) (*pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("HTTP client for job %q: %w", cfg.JobName, err)
 	}
+	client = plainHTTPClient(cfg.HTTPClientConfig, client)
 	protocols := cfg.ScrapeProtocols
 	if len(protocols) == 0 {
 		protocols = promconfig.DefaultScrapeProtocols

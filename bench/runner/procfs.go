@@ -17,6 +17,7 @@ const clockTicks = 100
 type procSample struct {
 	CPUSeconds float64 // utime + stime of all threads
 	RSS        int64   // VmRSS, bytes
+	RSSAnon    int64   // RssAnon: VmRSS without the pages of mapped files (the binary's code), bytes
 	HWM        int64   // VmHWM (peak RSS), bytes
 	WriteBytes int64   // bytes the process caused to be written to storage
 	Threads    int64
@@ -52,6 +53,7 @@ func readProc(pid int) (procSample, error) {
 	}
 	s.RSS = parseKB(status["VmRSS"])
 	s.HWM = parseKB(status["VmHWM"])
+	s.RSSAnon = parseKB(status["RssAnon"])
 	s.Threads, _ = strconv.ParseInt(status["Threads"], 10, 64)
 
 	io, err := readKeyValues(fmt.Sprintf("/proc/%d/io", pid), ":")

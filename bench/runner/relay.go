@@ -10,7 +10,7 @@ import (
 // runRelay measures the agent as a relay: senders push remote write to its
 // receiver, and it forwards everything to the counting receiver. Expected
 // samples are those the agent acknowledged.
-func runRelay(ctx context.Context, o *Options, b Build, baseline int64, dir string) (Result, error) {
+func runRelay(ctx context.Context, o *Options, b Build, baseline rss, dir string) (Result, error) {
 	st := Step{o.Targets, o.Series, o.Interval}
 	res := newResult(o, b, st, Relay)
 	res.Load.Gzip = false

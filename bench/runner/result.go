@@ -139,6 +139,15 @@ type Cost struct {
 	RSSPerSeriesAvg  float64    `json:"rss_bytes_per_series_avg,omitempty"`
 	RSSPerSeriesPeak float64    `json:"rss_bytes_per_series_peak,omitempty"`
 	RSSOverTime      [][2]int64 `json:"rss_over_time"` // [seconds since ready, bytes]
+	// The same for RssAnon: resident memory without the pages of the
+	// binary and other mapped files. How much of the binary the kernel
+	// maps in depends on what of it is in the page cache, which moves
+	// VmRSS (and the baseline) by up to 10 MB between runs of one build;
+	// the anonymous part is what the agent's own allocations hold.
+	RSSAnonWindowAvg    int64      `json:"rss_anon_window_avg_bytes"`
+	RSSAnonBaseline     int64      `json:"rss_anon_baseline_bytes"`
+	RSSAnonPerSeriesAvg float64    `json:"rss_anon_bytes_per_series_avg,omitempty"`
+	RSSAnonOverTime     [][2]int64 `json:"rss_anon_over_time"`
 	// DiskWriteBytes is /proc/PID/io write_bytes in the window (what the
 	// agent caused to be written to storage, page-granular);
 	// DiskBytesPerSample divides it by WindowSamples.

@@ -36,7 +36,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	var baseline int64
+	var baseline rss
 	if o.Baseline > 0 {
 		o.Logger.Info("measuring baseline RSS with no load", "for", o.Baseline)
 		if baseline, err = measureBaseline(ctx, &o, filepath.Join(dir, "baseline")); err != nil {
@@ -63,10 +63,10 @@ func (o *Options) baseConfig(writeURL string, interval time.Duration) agentConfi
 
 // measureBaseline runs the agent with no targets (or, for relay, nothing
 // pushed) and returns its average RSS over the second half of o.Baseline.
-func measureBaseline(ctx context.Context, o *Options, dir string) (int64, error) {
+func measureBaseline(ctx context.Context, o *Options, dir string) (rss, error) {
 	s, err := newSession(o, dir)
 	if err != nil {
-		return 0, err
+		return rss{}, err
 	}
 	defer s.close()
 	s.cfg = o.baseConfig(s.recvURL, o.Interval)
@@ -75,18 +75,18 @@ func measureBaseline(ctx context.Context, o *Options, dir string) (int64, error)
 	} else {
 		s.cfg.TargetsFile = filepath.Join(dir, "targets.json")
 		if err := loadgen.WriteFileSD(s.cfg.TargetsFile, nil); err != nil {
-			return 0, err
+			return rss{}, err
 		}
 	}
 	if err := s.startAgent(ctx); err != nil {
-		return 0, err
+		return rss{}, err
 	}
 	if err := s.sleepUntil(ctx, s.ready.Add(o.Baseline)); err != nil {
-		return 0, err
+		return rss{}, err
 	}
 	avg, _ := s.rssWindow(s.ready.Add(o.Baseline/2), time.Now())
 	if _, err := s.stopAgent(); err != nil {
-		return 0, err
+		return rss{}, err
 	}
 	return avg, nil
 }
@@ -134,7 +134,7 @@ func newResult(o *Options, b Build, st Step, scenario string) Result {
 }
 
 // window fills the figures measured between two marks.
-func (s *session) window(res *Result, from, to mark, baseline int64) {
+func (s *session) window(res *Result, from, to mark, baseline rss) {
 	w := to.at.Sub(from.at).Seconds()
 	n := to.samples - from.samples
 	c := &res.Cost
@@ -148,10 +148,12 @@ func (s *session) window(res *Result, from, to mark, baseline int64) {
 		c.CPUUsPerSample = c.CPUS * 1e6 / float64(n)
 		c.DiskBytesPerSample = float64(c.DiskWriteBytes) / float64(n)
 	}
-	c.RSSWindowAvg, c.RSSWindowMax = s.rssWindow(from.at, to.at)
-	c.RSSBaseline = baseline
-	if baseline > 0 && res.Load.ActiveSeries > 0 {
-		c.RSSPerSeriesAvg = float64(c.RSSWindowAvg-baseline) / float64(res.Load.ActiveSeries)
+	avg, hi := s.rssWindow(from.at, to.at)
+	c.RSSWindowAvg, c.RSSWindowMax, c.RSSAnonWindowAvg = avg.all, hi.all, avg.anon
+	c.RSSBaseline, c.RSSAnonBaseline = baseline.all, baseline.anon
+	if baseline.all > 0 && res.Load.ActiveSeries > 0 {
+		c.RSSPerSeriesAvg = float64(avg.all-baseline.all) / float64(res.Load.ActiveSeries)
+		c.RSSAnonPerSeriesAvg = float64(avg.anon-baseline.anon) / float64(res.Load.ActiveSeries)
 	}
 	c.StorageBytes = dirSize(s.dataDir)
 }
@@ -183,7 +185,7 @@ func (s *session) finish(res *Result, expected int64, drain time.Duration, usage
 	if c.RSSBaseline > 0 && res.Load.ActiveSeries > 0 {
 		c.RSSPerSeriesPeak = float64(c.RSSPeak-c.RSSBaseline) / float64(res.Load.ActiveSeries)
 	}
-	c.RSSOverTime = s.rssSeries()
+	c.RSSOverTime, c.RSSAnonOverTime = s.rssSeries()
 	c.AgentLogBytes = fileSize(s.logFile)
 	res.Machine.LoadEnd = loadAvg()
 	s.mu.Lock()

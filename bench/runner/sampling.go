@@ -11,9 +11,16 @@ import (
 
 // rssPoint is one RSS reading.
 type rssPoint struct {
-	at  time.Time
-	rss int64
+	at   time.Time
+	rss  rss
 }
+
+// rss is a reading of resident memory: all of it, and its anonymous part.
+// The rest is pages of the agent's binary and other mapped files, which
+// the kernel maps in by the 64 KiB around each page touched when the file
+// is in the page cache: how much of the binary is cached changes VmRSS by
+// up to 10 MB from one process to the next, the anonymous part does not.
+type rss struct{ all, anon int64 }
 
 // sampleLoop reads the agent's /proc files and the load average every
 // second until the session closes.
@@ -51,7 +58,7 @@ func (s *session) sampleOnce() {
 		return
 	}
 	s.last = ps
-	s.rss = append(s.rss, rssPoint{time.Now(), ps.RSS})
+	s.rss = append(s.rss, rssPoint{time.Now(), rss{ps.RSS, ps.RSSAnon}})
 }
 
 // mark is a reading of the cumulative counters at one moment.
@@ -73,39 +80,43 @@ func (s *session) mark(samples int64) mark {
 }
 
 // rssWindow returns the average and highest RSS sampled in [from, to].
-func (s *session) rssWindow(from, to time.Time) (avg, hi int64) {
+func (s *session) rssWindow(from, to time.Time) (avg, hi rss) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var sum, n int64
+	var sum rss
+	var n int64
 	for _, p := range s.rss {
-		if p.at.Before(from) || p.at.After(to) || p.rss == 0 {
+		if p.at.Before(from) || p.at.After(to) || p.rss.all == 0 {
 			continue
 		}
-		sum += p.rss
+		sum.all += p.rss.all
+		sum.anon += p.rss.anon
 		n++
-		hi = max(hi, p.rss)
+		hi.all, hi.anon = max(hi.all, p.rss.all), max(hi.anon, p.rss.anon)
 	}
 	if n == 0 {
-		return 0, 0
+		return rss{}, rss{}
 	}
-	return sum / n, hi
+	return rss{sum.all / n, sum.anon / n}, hi
 }
 
-// rssSeries returns RSS every 10 seconds since the agent was ready.
-func (s *session) rssSeries() [][2]int64 {
+// rssSeries returns RSS and its anonymous part every 10 seconds since the
+// agent was ready.
+func (s *session) rssSeries() (all, anon [][2]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out [][2]int64
 	next := s.ready
 	for _, p := range s.rss {
 		if p.at.Before(next) {
 			continue
 		}
-		out = append(out, [2]int64{int64(p.at.Sub(s.ready).Round(time.Second) / time.Second), p.rss})
+		t := int64(p.at.Sub(s.ready).Round(time.Second) / time.Second)
+		all = append(all, [2]int64{t, p.rss.all})
+		anon = append(anon, [2]int64{t, p.rss.anon})
 		next = next.Add(10 * time.Second)
 		for !next.After(p.at) {
 			next = next.Add(10 * time.Second)
 		}
 	}
-	return out
+	return all, anon
 }

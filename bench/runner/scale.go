@@ -16,7 +16,7 @@ const saturatedShare = 0.9
 // and stops at the first step where the agent does not keep up: not every
 // sample delivered within the drain time, a p99 delivery lag beyond two
 // intervals plus 10 s, or the agent using 90% of all CPUs.
-func runScale(ctx context.Context, o *Options, b Build, baseline int64, dir string) (Result, error) {
+func runScale(ctx context.Context, o *Options, b Build, baseline rss, dir string) (Result, error) {
 	res := newResult(o, b, o.Steps[0], Scale)
 	res.Saturation = &Saturation{}
 	for i, st := range o.Steps {

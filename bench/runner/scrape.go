@@ -18,7 +18,7 @@ const settle = 2 * time.Second
 // runScrape runs the steady, outage, restart and churn scenarios (and one
 // step of scale): targets of st's load, scraped by the agent, which sends
 // to the counting receiver.
-func runScrape(ctx context.Context, o *Options, b Build, baseline int64, dir string, st Step) (Result, error) {
+func runScrape(ctx context.Context, o *Options, b Build, baseline rss, dir string, st Step) (Result, error) {
 	scenario := o.Scenario
 	res := newResult(o, b, st, scenario)
 	s, err := newSession(o, dir)

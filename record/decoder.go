@@ -328,6 +328,14 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 	if r.err == nil && len(d.idx) != n {
 		return fmt.Errorf("%w: runs cover %d of %d samples", ErrMalformed, len(d.idx), n)
 	}
+	if out != nil && n <= len(st.series) {
+		// Sized once for the record: grown by appending, a scrape's 1005
+		// series would leave a quarter of the array unused, and every
+		// piece waiting in the sender's lanes keeps one. A record cannot
+		// make it larger than its stream's series would.
+		out.Series = slices.Grow(out.Series, n)
+		out.Families = slices.Grow(out.Families, n)
+	}
 	controls := r.bytes(n)
 	total := 0
 	for _, c := range controls {

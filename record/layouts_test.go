@@ -115,3 +115,31 @@ func TestSharedLabelValuesAreStoredOncePerStreamAndShape(t *testing.T) {
 	require.Equal(t, 14, compact, "the CPU series")
 	require.Equal(t, 4, full, "node_load1 and the three rpc series")
 }
+
+// A decoded batch's series array is sized for its record, not grown by
+// appending: the sender's lanes keep one per piece waiting to be sent.
+func TestBatchSeriesAreSizedForTheirRecord(t *testing.T) {
+	const n = 1005
+	d := NewDecoder(nil)
+	enc := NewStreamEncoder(1)
+	refs := make([]Ref, n)
+	var b Batch
+	for rec := range 2 {
+		enc.Begin(int64(rec)*1000, 1)
+		for i := range refs {
+			if !enc.Valid(refs[i]) {
+				refs[i] = enc.Define(labels.FromStrings("__name__", "m", "i", fmt.Sprint(i)), "m", remote.Metadata{})
+			}
+			enc.Add(refs[i], float64(i))
+		}
+		data, _ := enc.Finish()
+		b.Reset()
+		require.NoError(t, d.Decode(wal.Record{Kind: KindStream, Data: append([]byte(nil), data...), Pos: wal.Pos{Segment: 1}}, &b))
+		enc.Done(true)
+		require.Len(t, b.Series, n)
+		require.Less(t, cap(b.Series), n*21/20, "record %d: at most 5%% spare", rec)
+		var taken Batch
+		var mem Arena
+		taken.Series, taken.Hashes = b.Take(nil, nil, &mem)
+	}
+}

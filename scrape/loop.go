@@ -233,6 +233,11 @@ func (l *loop) giveBack() {
 	if cap(l.exemplars) > 256 {
 		l.exemplars = nil
 	}
+	// A steady-state scrape creates no series: the list the target's
+	// first scrape grew (4 bytes a series) is not kept for it.
+	if cap(l.created) > 256 {
+		l.created = nil
+	}
 }
 
 type parseResult struct {

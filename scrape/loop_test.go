@@ -681,3 +681,21 @@ func TestFamiliesAreFoundInAnyOrder(t *testing.T) {
 		t.Fatalf("new family: %d families, %q", c.fams.len(), c.fams.at(e).name)
 	}
 }
+
+// A target's loop keeps no list of created series between scrapes once
+// the first scrape has grown it; a later scrape that creates a series
+// still reports it.
+func TestLoopDropsTheCreatedListOfItsFirstScrape(t *testing.T) {
+	h := newHarness(t, nil)
+	var page strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&page, "m{i=\"%d\"} %d\n", i, i)
+	}
+	h.exp.set(page.String())
+	require.Len(t, h.scrape(1), 1000+5)
+	require.Zero(t, cap(h.loop.created), "the first scrape's 1000 created series are not kept")
+	h.exp.set(page.String() + "new 1\n")
+	gs := byName(h.scrape(2))
+	require.Equal(t, 1.0, gs[h.series("new")].v)
+	require.Equal(t, 1.0, gs[h.series("scrape_series_added")].v)
+}

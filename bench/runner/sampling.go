@@ -11,8 +11,8 @@ import (
 
 // rssPoint is one RSS reading.
 type rssPoint struct {
-	at   time.Time
-	rss  rss
+	at  time.Time
+	rss rss
 }
 
 // rss is a reading of resident memory: all of it, and its anonymous part.

@@ -137,6 +137,18 @@ func (t *SymbolTable) dictRef(d *Dict, id uint32) uint32 {
 	if s == "" {
 		return 0
 	}
+	if !t.mixed && (t.general || (t.dictOnly != nil && t.dictOnly != d)) {
+		t.mix()
+	}
+	if t.mixed {
+		if sym, ok := t.ids[s]; ok {
+			m.refs[id] = dictMapping{t.gen, sym}
+			return sym
+		}
+		t.ids[s] = uint32(len(t.symbols))
+	} else {
+		t.dictOnly = d
+	}
 	sym := uint32(len(t.symbols))
 	t.symbols = append(t.symbols, s)
 	m.refs[id] = dictMapping{t.gen, sym}

@@ -177,3 +177,64 @@ func TestMetadataTheIdsDoNotNameIsSent(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, dreq.Series[0].Metadata, got.Series[0].Metadata)
 }
+
+// Series of one shape share their Names array, as the log's decoder gives
+// them; the plain path looks their names up once per request and still
+// writes what the general path writes: help and unit only for the series
+// whose metadata has them, a series of another dictionary with its own
+// references, and nothing carried over to the next request.
+func TestSeriesSharingTheirNamesAreWrittenAsTheGeneralPathWritesThem(t *testing.T) {
+	build := func(d *Dict, names []uint32, from, to int) (general, shared []Series) {
+		for i := from; i < to; i++ {
+			s := Series{
+				Labels:   labels.FromStrings("__name__", "node_cpu_seconds_total", "cpu", fmt.Sprint(i%4), "instance", fmt.Sprint("host-", i/4), "mode", "idle"),
+				Samples:  []Sample{{Value: float64(i), Timestamp: 1_790_000_000_000}},
+				Metadata: Metadata{Type: MetricTypeCounter, Help: "Seconds the CPUs spent in each mode.", Unit: "seconds"},
+			}
+			switch i % 3 {
+			case 1:
+				s.Metadata.Help = "" // metadata_config send: false keeps the ids
+			case 2:
+				s.Metadata.Unit = ""
+			}
+			general = append(general, s)
+			c := s
+			c.Dict, c.Names = d, names
+			s.Labels.Range(func(l labels.Label) { c.Values = append(c.Values, d.Intern(l.Value)) })
+			shared = append(shared, c)
+		}
+		return general, shared
+	}
+	shapeOf := func(d *Dict) []uint32 {
+		var names []uint32
+		for _, n := range []string{"__name__", "cpu", "instance", "mode", "Seconds the CPUs spent in each mode.", "seconds"} {
+			names = append(names, d.Intern(n))
+		}
+		return names
+	}
+	// Series of a second dictionary, which numbers the strings
+	// differently, come between series of the first.
+	d1, d2 := NewDict(), NewDict()
+	d2.Intern("shifts every id")
+	n1, n2 := shapeOf(d1), shapeOf(d2)
+	g1, s1 := build(d1, n1, 0, 24)
+	g2, s2 := build(d2, n2, 24, 32)
+	general := &Request{Series: append(append(g1[:12:12], g2...), g1[12:]...)}
+	shared := &Request{Series: append(append(s1[:12:12], s2...), s1[12:]...)}
+
+	var gt, pt SymbolTable
+	want := AppendV2(nil, general, &gt)
+	require.Equal(t, want, AppendV2(nil, shared, &pt))
+	require.Equal(t, gt.Symbols(), pt.Symbols())
+	// The next request on the same table starts with other series of
+	// the same shape and the same Names array.
+	general.Series, shared.Series = general.Series[20:], shared.Series[20:]
+	require.Equal(t, AppendV2(nil, general, &gt), AppendV2(nil, shared, &pt))
+	require.Equal(t, gt.Symbols(), pt.Symbols())
+	// Series without ids (the general path) among series with them:
+	// every string is still one symbol.
+	shared.Series = append([]Series{g1[0], s1[1], g1[2]}, s1[3:]...)
+	general.Series = g1
+	require.Equal(t, AppendV2(nil, general, &gt), AppendV2(nil, shared, &pt))
+	require.Equal(t, gt.Symbols(), pt.Symbols())
+}

@@ -21,6 +21,9 @@ func plainV2(s *Series) bool {
 		len(s.Values) <= maxPlainLabels
 }
 
+// notInterned marks a reference namesMemo has not looked up yet.
+const notInterned = ^uint32(0)
+
 // appendPlainSeriesV2 appends a series plainV2 accepts as one
 // Request.timeseries field, interning its strings by their dictionary ids.
 // It writes the bytes the general path (appendDictRefs, then
@@ -31,11 +34,26 @@ func appendPlainSeriesV2(b []byte, s *Series, st *SymbolTable) []byte {
 	var refs [2 * maxPlainLabels]uint32
 	d, n := s.Dict, len(s.Values)
 	names, values := s.Names[:n+2], s.Values[:n]
+	nm := &st.names
 	packed := 0
-	for i, v := range values {
-		name, value := st.dictRef(d, names[i]), st.dictRef(d, v)
-		refs[2*i], refs[2*i+1] = name, value
-		packed += sizeUvarint(uint64(name)) + sizeUvarint(uint64(value))
+	if nm.first == &names[0] && nm.n == n+2 && nm.dict == d {
+		for i, v := range values {
+			name, value := nm.refs[i], st.dictRef(d, v)
+			refs[2*i], refs[2*i+1] = name, value
+			packed += sizeUvarint(uint64(name)) + sizeUvarint(uint64(value))
+		}
+	} else {
+		// Names and values are interned in label order, so the symbols
+		// come in the order the general path gives them.
+		for i, v := range values {
+			name := st.dictRef(d, names[i])
+			value := st.dictRef(d, v)
+			refs[2*i], refs[2*i+1], nm.refs[i] = name, value, name
+			packed += sizeUvarint(uint64(name)) + sizeUvarint(uint64(value))
+		}
+		// Help and unit are interned when a series sends them.
+		nm.refs[n], nm.refs[n+1] = notInterned, notInterned
+		nm.first, nm.n, nm.dict = &names[0], n+2, d
 	}
 	// As in appendDictRefs, the metadata decides whether help and unit are
 	// sent, not the shared ids. Unlike there, the ids name the metadata's
@@ -44,10 +62,16 @@ func appendPlainSeriesV2(b []byte, s *Series, st *SymbolTable) []byte {
 	// samples, which the general path writes).
 	var help, unit uint32
 	if s.Metadata.Help != "" {
-		help = st.dictRef(d, names[n])
+		if nm.refs[n] == notInterned {
+			nm.refs[n] = st.dictRef(d, names[n])
+		}
+		help = nm.refs[n]
 	}
 	if s.Metadata.Unit != "" {
-		unit = st.dictRef(d, names[n+1])
+		if nm.refs[n+1] == notInterned {
+			nm.refs[n+1] = st.dictRef(d, names[n+1])
+		}
+		unit = nm.refs[n+1]
 	}
 
 	smp := &s.Samples[0]

@@ -27,6 +27,36 @@ type SymbolTable struct {
 	// their label names and many values (job, instance), and comparing
 	// with the previous one is cheaper than hashing.
 	memo []memoEntry
+
+	// names caches the references of the last label-name ids
+	// appendPlainSeriesV2 interned. Series of one shape share their
+	// Names array (the log's decoder keeps one per shape), and a request
+	// ordered by rank puts the same series of different targets next to
+	// each other, so most series find their names here and look up only
+	// their values.
+	names namesMemo
+
+	// Strings interned by their dictionary ids skip ids, the map the
+	// general path keeps, so a request whose strings come from one
+	// dictionary hashes none of them. The symbols must still be distinct,
+	// so once a second source adds strings (another dictionary, as when
+	// a request spans log segments, or the general path) the table is
+	// mixed: ids then holds every symbol and each new string is looked up
+	// in it first.
+	dictOnly *Dict // the only dictionary that added strings, while unmixed
+	general  bool  // the general path added strings
+	mixed    bool
+}
+
+// namesMemo is one Names array's references in one request (Reset
+// empties it): the array is known by its first element's address and its
+// length, which within a request name the same ids (its series are not
+// modified while encoded).
+type namesMemo struct {
+	first *uint32
+	n     int
+	dict  *Dict
+	refs  [maxPlainLabels + 2]uint32
 }
 
 type memoEntry struct {
@@ -76,6 +106,15 @@ func (t *SymbolTable) intern(s string) (ref uint32, added bool) {
 		return id, false
 	}
 	t.init()
+	if !t.mixed {
+		if t.dictOnly != nil {
+			t.mix()
+			if id, ok := t.ids[s]; ok {
+				return id, false
+			}
+		}
+		t.general = true
+	}
 	id := uint32(len(t.symbols))
 	t.symbols = append(t.symbols, s)
 	t.ids[s] = id
@@ -88,6 +127,18 @@ func (t *SymbolTable) init() {
 	}
 	if t.ids == nil {
 		t.ids = make(map[string]uint32)
+	}
+}
+
+// mix makes ids hold every symbol: strings from a second source are
+// looked up there before they are added.
+func (t *SymbolTable) mix() {
+	t.init()
+	t.mixed = true
+	for i, s := range t.symbols[1:] {
+		if _, ok := t.ids[s]; !ok {
+			t.ids[s] = uint32(i + 1)
+		}
 	}
 }
 
@@ -107,6 +158,8 @@ func (t *SymbolTable) Reset() {
 	t.symbols = t.symbols[:0]
 	t.refs = t.refs[:0]
 	clear(t.memo) // its indexes belong to the previous request
+	t.names = namesMemo{}
+	t.dictOnly, t.general, t.mixed = nil, false, false
 	t.gen++
 	if t.gen == 0 { // wrapped: old stamps could look current
 		clear(t.dicts)

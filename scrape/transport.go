@@ -32,9 +32,8 @@ type plainTransport struct {
 	dialer      net.Dialer
 	idleTimeout time.Duration
 
-	mu     sync.Mutex
-	idle   map[string][]*plainConn // by host:port, most recently used last
-	closed bool
+	mu   sync.Mutex
+	idle map[string][]*plainConn // by host:port, most recently used last
 }
 
 // plainConn is one connection to a target.
@@ -153,14 +152,11 @@ func (t *plainTransport) get(addr string) (*plainConn, bool) {
 	}
 }
 
-// put makes c idle, or closes it when the transport is closed.
+// put makes c idle. A connection a scrape gives back after
+// CloseIdleConnections is idle like any other, as with net/http.
 func (t *plainTransport) put(c *plainConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
-		c.conn.Close()
-		return
-	}
 	t.idle[c.addr] = append(t.idle[c.addr], c)
 	if c.timer == nil {
 		c.timer = time.AfterFunc(t.idleTimeout, c.expire)

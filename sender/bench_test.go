@@ -110,6 +110,9 @@ var tenSlots = []uint16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 func withDictIDs(req *remote.Request) []remote.Series {
 	d := remote.NewDict()
 	out := make([]remote.Series, len(req.Series))
+	// Series with the same label names, help and unit share one Names
+	// array, as the log's decoder gives them (one per shape).
+	shapes := map[string][]uint32{}
 	for i, s := range req.Series {
 		c := s
 		c.Labels, c.Dict = labels.EmptyLabels(), d
@@ -119,6 +122,12 @@ func withDictIDs(req *remote.Request) []remote.Series {
 			c.Values = append(c.Values, d.Intern(l.Value))
 		})
 		c.Names = append(c.Names, d.Intern(s.Metadata.Help), d.Intern(s.Metadata.Unit))
+		key := fmt.Sprint(c.Names)
+		if names, ok := shapes[key]; ok {
+			c.Names = names
+		} else {
+			shapes[key] = c.Names
+		}
 		out[i] = c
 	}
 	return out

@@ -329,12 +329,19 @@ func (d *Decoder) decodeStreamBody(r *byteReader, st *streamState, flags byte, t
 		return fmt.Errorf("%w: runs cover %d of %d samples", ErrMalformed, len(d.idx), n)
 	}
 	if out != nil && n <= len(st.series) {
-		// Sized once for the record: grown by appending, a scrape's 1005
-		// series would leave a quarter of the array unused, and every
-		// piece waiting in the sender's lanes keeps one. A record cannot
-		// make it larger than its stream's series would.
-		out.Series = slices.Grow(out.Series, n)
-		out.Families = slices.Grow(out.Families, n)
+		// Sized once for the series the record keeps: grown by
+		// appending, a scrape's 1005 series would leave a quarter of the
+		// array unused, and every piece waiting in the sender's lanes
+		// keeps one. A record cannot make it larger than its stream's
+		// series would.
+		kept := 0
+		for _, i := range d.idx {
+			if st.series[i].kept() {
+				kept++
+			}
+		}
+		out.Series = slices.Grow(out.Series, kept)
+		out.Families = slices.Grow(out.Families, kept)
 	}
 	controls := r.bytes(n)
 	total := 0

@@ -124,6 +124,12 @@ func (t *SymbolTable) dictRef(d *Dict, id uint32) uint32 {
 			t.dicts[d] = m
 		}
 		t.lastDict, t.lastMap = d, m
+		if !t.mixed && t.dictOnly != nil && t.dictOnly != d {
+			// A second dictionary: whatever it adds, the first one's
+			// mappings may be forgotten above, so every symbol goes
+			// into the string map from now on.
+			t.mix()
+		}
 	}
 	m := t.lastMap
 	if int(id) >= len(m.refs) {

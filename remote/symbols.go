@@ -149,9 +149,10 @@ func (t *SymbolTable) Symbols() []string {
 	return t.symbols
 }
 
-// Reset empties the table but keeps its memory for the next request. It
-// also drops the table's references to the previous request's strings, so
-// a table parked between requests does not keep them alive.
+// Reset empties the table but keeps its memory for the next request,
+// dropping what it knew of the previous request (the encoder resets the
+// table when it starts a request, so between requests the table still
+// refers to the last one's strings and shared Names array).
 func (t *SymbolTable) Reset() {
 	clear(t.ids)
 	clear(t.symbols)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,9 +44,23 @@ type plainConn struct {
 	conn  net.Conn
 	timer *time.Timer // closes the connection once it has been idle too long
 	read  int64       // bytes read from conn, to tell a dead idle connection from a failed response
+	// headLimit bounds the bytes read for a response's head (interim
+	// responses included), as net/http's does; 0 once the body is read.
+	headLimit int64
 }
 
+// maxResponseHead is net/http's default bound on response headers.
+const maxResponseHead = 10 << 20
+
+var errHeadTooLarge = errors.New("response headers exceed 10 MiB")
+
 func (c *plainConn) Read(p []byte) (int, error) {
+	if c.headLimit > 0 {
+		if c.read >= c.headLimit {
+			return 0, errHeadTooLarge
+		}
+		p = p[:min(int64(len(p)), c.headLimit-c.read)]
+	}
 	n, err := c.conn.Read(p)
 	c.read += int64(n)
 	return n, err
@@ -107,6 +122,13 @@ func (t *plainTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		resp, err := c.roundTrip(req)
+		if err == nil && reused && resp.StatusCode == http.StatusRequestTimeout {
+			// A server may say 408 on a keep-alive connection it closes
+			// for being idle; the answer was not to this request (net/http
+			// retries too).
+			resp.Body.Close()
+			continue
+		}
 		if err == nil {
 			return resp, nil
 		}
@@ -170,11 +192,8 @@ func (c *plainConn) expire() {
 	t := c.t
 	t.mu.Lock()
 	list := t.idle[c.addr]
-	for i, o := range list {
-		if o == c {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
+	if i := slices.Index(list, c); i >= 0 {
+		list = slices.Delete(list, i, i+1)
 	}
 	if len(list) == 0 {
 		delete(t.idle, c.addr)
@@ -236,12 +255,14 @@ func (c *plainConn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := connReaders.Get().(*bufio.Reader)
 	r.Reset(c)
+	c.headLimit = c.read + maxResponseHead
 	resp, err := http.ReadResponse(r, req)
 	// 1xx responses are interim: the final one follows (net/http skips
 	// them the same way).
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(r, req)
 	}
+	c.headLimit = 0
 	if err != nil {
 		r.Reset(nil)
 		connReaders.Put(r)

@@ -411,3 +411,52 @@ func TestPlainTransportFollowsRedirectsAsConfigured(t *testing.T) {
 		t.Errorf("follow_redirects: false: %d", code)
 	}
 }
+
+func TestPlainTransportRetriesA408TheTargetSentOnAnIdleConnection(t *testing.T) {
+	// The target answers, then times the idle connection out with a 408
+	// before closing it; the next scrape must not take that 408 as its
+	// answer.
+	url, accepted := rawServer(t, func(conn net.Conn, n int) bool {
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		if n == 1 {
+			// After the scrape has read its answer and made the
+			// connection idle: bytes that come with the answer are
+			// caught by the check that nothing follows it.
+			time.Sleep(50 * time.Millisecond)
+			io.WriteString(conn, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			return false
+		}
+		return true
+	})
+	c := scrapeClient(t, config_util.DefaultHTTPClientConfig)
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(150 * time.Millisecond) // let the 408 and the close arrive
+		}
+		if code, body := get(t, c, url); code != 200 || body != "ok" {
+			t.Fatalf("scrape %d: %d %q", i, code, body)
+		}
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+func TestPlainTransportBoundsTheResponseHead(t *testing.T) {
+	// A port that streams one endless header line.
+	url, _ := rawServer(t, func(conn net.Conn, _ int) bool {
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\nX-Endless: ")
+		chunk := []byte(strings.Repeat("a", 64<<10))
+		for range (maxResponseHead / len(chunk)) + 16 { // bounded: 1 MiB past the limit
+			if _, err := conn.Write(chunk); err != nil {
+				return false
+			}
+		}
+		return false
+	})
+	c := scrapeClient(t, config_util.DefaultHTTPClientConfig)
+	_, err := c.Get(url)
+	if !errors.Is(err, errHeadTooLarge) {
+		t.Fatalf("an endless header gave %v, want %v", err, errHeadTooLarge)
+	}
+}

@@ -153,6 +153,8 @@ func (s *session) window(res *Result, from, to mark, baseline rss) {
 	c.RSSBaseline, c.RSSAnonBaseline = baseline.all, baseline.anon
 	if baseline.all > 0 && res.Load.ActiveSeries > 0 {
 		c.RSSPerSeriesAvg = float64(avg.all-baseline.all) / float64(res.Load.ActiveSeries)
+	}
+	if baseline.anon > 0 && res.Load.ActiveSeries > 0 {
 		c.RSSAnonPerSeriesAvg = float64(avg.anon-baseline.anon) / float64(res.Load.ActiveSeries)
 	}
 	c.StorageBytes = dirSize(s.dataDir)

@@ -23,8 +23,9 @@ import (
 // goroutine, 4 KiB read and write buffers, and (through the client
 // configuration's connection tracking) a 6.4 KB trace event log, all kept
 // for as long as the connection is idle, which for a scrape connection is
-// nearly always. With hundreds of targets that was about 25 bytes per
-// series. Here an idle connection is only its socket: a scrape borrows
+// nearly always: 40 bytes per series in the end-to-end benchmark (200
+// targets of 1000 series; docs/benchmarks.md). Here an idle connection is
+// only its socket: a scrape borrows
 // buffers from a pool shared by all targets, writes the request and reads
 // the response on its own goroutine, and the connection goes back to the
 // idle list when the body has been read to its end.

@@ -143,7 +143,8 @@ func (t *SymbolTable) dictRef(d *Dict, id uint32) uint32 {
 	if s == "" {
 		return 0
 	}
-	if !t.mixed && (t.general || (t.dictOnly != nil && t.dictOnly != d)) {
+	// A second dictionary mixed the table when it became lastDict.
+	if !t.mixed && t.general {
 		t.mix()
 	}
 	if t.mixed {

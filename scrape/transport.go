@@ -161,12 +161,7 @@ func (t *plainTransport) get(addr string) (*plainConn, bool) {
 			return nil, false
 		}
 		c := list[len(list)-1]
-		list[len(list)-1] = nil
-		if len(list) == 1 {
-			delete(t.idle, addr)
-		} else {
-			t.idle[addr] = list[:len(list)-1]
-		}
+		t.dropIdle(addr, len(list)-1)
 		if c.timer.Stop() {
 			c.read = 0
 			return c, true
@@ -192,17 +187,22 @@ func (t *plainTransport) put(c *plainConn) {
 func (c *plainConn) expire() {
 	t := c.t
 	t.mu.Lock()
-	list := t.idle[c.addr]
-	if i := slices.Index(list, c); i >= 0 {
-		list = slices.Delete(list, i, i+1)
-	}
-	if len(list) == 0 {
-		delete(t.idle, c.addr)
-	} else {
-		t.idle[c.addr] = list
+	if i := slices.Index(t.idle[c.addr], c); i >= 0 {
+		t.dropIdle(c.addr, i)
 	}
 	t.mu.Unlock()
 	c.conn.Close()
+}
+
+// dropIdle removes the i-th idle connection to addr from the list; t.mu
+// is held.
+func (t *plainTransport) dropIdle(addr string, i int) {
+	list := slices.Delete(t.idle[addr], i, i+1)
+	if len(list) == 0 {
+		delete(t.idle, addr)
+	} else {
+		t.idle[addr] = list
+	}
 }
 
 // CloseIdleConnections closes the idle connections of both transports;
